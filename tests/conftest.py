@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from hammer_fc.models import embedded_gguf_path
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests that compare with the official bfcl_eval code import it; on import it creates
+    result/score folders under BFCL_PROJECT_ROOT (default: site-packages). Point it elsewhere."""
+    os.environ.setdefault("BFCL_PROJECT_ROOT", tempfile.mkdtemp(prefix="bfcl_root_"))
 
 
 @pytest.fixture(scope="session")

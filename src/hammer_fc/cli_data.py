@@ -2,6 +2,140 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(help="Read, convert and prepare function-calling data.", no_args_is_help=True)
+
+
+@app.command("convert")
+def convert(
+    src: Annotated[
+        str, typer.Argument(metavar="IN", help="Input file, or bfcl:<category|all|live|non_live>.")
+    ],
+    to_fmt: Annotated[str, typer.Option("--to", help="Output format: xlam, openai, alpaca.")],
+    out: Annotated[
+        Path, typer.Option("-o", "--output", help="Output file (xlam, alpaca: .json list or .jsonl).")
+    ],
+    from_fmt: Annotated[
+        str | None,
+        typer.Option("--from", help="Input format: xlam, openai, bfcl, paper (detected when omitted)."),
+    ] = None,
+    skip_invalid: Annotated[
+        bool,
+        typer.Option(
+            "--skip-invalid", help="Skip malformed records (counted and reported) instead of stopping."
+        ),
+    ] = False,
+) -> None:
+    """Convert a data set between formats (xlam, openai, bfcl, paper -> xlam, openai, alpaca)."""
+    from rich.console import Console
+
+    from hammer_fc.formats import convert_file
+
+    console = Console(stderr=True)
+    with console.status(f"converting {src}"):
+        result, written = convert_file(src, out, to_fmt=to_fmt, from_fmt=from_fmt, skip_invalid=skip_invalid)
+    for error in result.errors:
+        console.print(f"[yellow]skipped:[/] {error}", highlight=False, soft_wrap=True)
+    skipped = f", [yellow]skipped {result.skipped} invalid[/]" if result.skipped else ""
+    console.print(
+        f"read {len(result.examples)} examples ({result.format}) from {src}{skipped}; "
+        f"wrote {written} ({to_fmt}) to {out}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command("prepare")
+def prepare(
+    inputs: Annotated[
+        list[str], typer.Argument(metavar="IN...", help="Input files (or bfcl:<category|group>).")
+    ],
+    out: Annotated[
+        Path, typer.Option("-o", "--output", help="Output JSON Lines file, one example per line.")
+    ],
+    from_fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--from", help="Format of every input: xlam, openai, bfcl, paper (detected per file if omitted)."
+        ),
+    ] = None,
+    epochs: Annotated[
+        int, typer.Option("--epochs", help="Views of every example to write, masking drawn afresh for each.")
+    ] = 1,
+    mask_ratio: Annotated[
+        float,
+        typer.Option(
+            "--mask-ratio", help="Share of examples masked per epoch (paper 0.33; authors' script ~0.67)."
+        ),
+    ] = 0.33,
+    add_irrelevance: Annotated[
+        float,
+        typer.Option(
+            "--add-irrelevance", help="No-call examples to add, as a share of the inputs (0: none)."
+        ),
+    ] = 0.0,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of every random choice (same seed, same output).")
+    ] = 0,
+    out_format: Annotated[
+        str,
+        typer.Option(
+            "--format", help="prompt-completion, or alpaca (LLaMA-Factory instruction/input/output)."
+        ),
+    ] = "prompt-completion",
+    skip_invalid: Annotated[
+        bool,
+        typer.Option(
+            "--skip-invalid", help="Skip malformed records (counted and reported) instead of stopping."
+        ),
+    ] = False,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Processes to render with (default: all cores).")
+    ] = None,
+) -> None:
+    """Prepare a Hammer training set: function masking drawn per epoch, irrelevance augmentation.
+
+    Writes epochs x (inputs + added irrelevance examples) lines; --add-irrelevance 0 adds none.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from hammer_fc.prepare import prepare as run_prepare
+    from hammer_fc.prepare import summary_rows
+
+    console = Console(stderr=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+
+        def step(description: str, total: int | None) -> Callable[[int], None]:
+            task = bar.add_task(description, total=total)
+            return lambda n: bar.advance(task, n)
+
+        result = run_prepare(
+            [Path(p) for p in inputs],
+            out,
+            fmt=from_fmt,
+            epochs=epochs,
+            mask_ratio=mask_ratio,
+            add_irrelevance=add_irrelevance,
+            seed=seed,
+            out_format=out_format,  # type: ignore[arg-type]  (checked by run_prepare)
+            skip_invalid=skip_invalid,
+            workers=workers,
+            progress=step,
+        )
+    for source in result.sources:
+        for error in source.errors:
+            console.print(f"[yellow]skipped:[/] {error}", highlight=False, soft_wrap=True)
+    table = Table(title="hammer data prepare", show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for what, value in summary_rows(result):
+        table.add_row(what, value)
+    console.print(table)

@@ -65,6 +65,9 @@ class Param:
     """The type exactly as the source wrote it, for writers of the same dialect."""
     key_order: tuple[str, ...] = ()
     """The source spec's key order, for writers of the same dialect."""
+    required_order: tuple[str, ...] = ()
+    """For an object: its ``required`` list in the source's order when that differs from the
+    property order (writers use it only while it still names exactly the required properties)."""
 
     @property
     def has_default(self) -> bool:
@@ -83,6 +86,9 @@ class Tool:
     params: list[Param] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     """Top-level keys we do not model (``return``, ``response`` ...), verbatim."""
+    layout: Param | None = None
+    """The ``parameters`` object as the source wrote it (type spelling, key order, keys such as
+    BFCL's ``optional``) with no properties: those are ``params``. Only writers read it."""
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)

@@ -1,0 +1,259 @@
+"""Python-ish type strings as xLAM and the paper's benchmark files write them.
+
+``str``, ``List[int]``, ``Dict[str, Any]``, ``str, optional``, ``Optional[int]``, ``int | None``,
+``Union[int, float]``, ``Tuple[float, float]``, ``Callable[[float], float]``, ``Literal['a', 'b']``:
+a small grammar, parsed here into a tree so that a reader can map it to a canonical JSON type (and
+item type) while the original string is kept verbatim for writing back. Unknown identifiers
+(``datetime``, ``np.ndarray``) are ``any`` when ``strict`` is off: the real data has them and a
+type we cannot map is no reason to drop a training record.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from hammer_fc.errors import HammerError
+
+# Lower-cased identifier -> canonical JSON type. Container names are handled with their args.
+_NAMES: dict[str, str] = {
+    **dict.fromkeys(("str", "string", "char", "text", "bytes", "datetime", "date", "time"), "string"),
+    **dict.fromkeys(("int", "integer", "long", "short", "byte", "bigint"), "integer"),
+    **dict.fromkeys(("float", "number", "double", "decimal"), "number"),
+    **dict.fromkeys(("bool", "boolean"), "boolean"),
+    **dict.fromkeys(
+        ("list", "array", "tuple", "set", "frozenset", "sequence", "iterable", "arraylist", "queue", "stack"),
+        "array",
+    ),
+    **dict.fromkeys(("dict", "object", "mapping", "map", "hashmap", "hashtable", "typeddict"), "object"),
+    **dict.fromkeys(("none", "nonetype", "null"), "null"),
+    **dict.fromkeys(("any", "callable", "function", "literal", "optional", "union", ""), "any"),
+}
+
+# Spellings that belong to JSON Schema or BFCL (Java/JavaScript), never to Python: a type written
+# like this came from another dialect and is re-spelled when writing xLAM.
+FOREIGN_NAMES = frozenset(
+    {"string", "integer", "number", "boolean", "array", "object", "null", "String", "Boolean", "HashMap"}
+    | {"Hashtable", "ArrayList", "Array", "Bigint", "long", "double", "char", "byte", "short", "Queue"}
+    | {"Stack"}
+)
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<name>[A-Za-z_][\w.]*)|(?P<str>'[^']*'|\"[^\"]*\")|(?P<num>-?\d+(?:\.\d+)?)"
+    r"|(?P<ellipsis>\.\.\.)|(?P<punct>[\[\],|]))"
+)
+
+
+@dataclass(frozen=True)
+class TypeNode:
+    """One node of a parsed type: ``List[int]`` is ``TypeNode("List", (TypeNode("int"),))``.
+
+    ``kind`` is ``name`` for identifiers, ``list`` for a bracketed argument list (``Callable``'s
+    first argument), ``literal`` for a quoted string or a number, ``ellipsis`` for ``...`` and
+    ``opaque`` for a whole string outside the grammar.
+    """
+
+    text: str
+    args: tuple[TypeNode, ...] = ()
+    kind: str = "name"
+
+    @property
+    def key(self) -> str:
+        """The identifier's last component, lower-cased: ``typing.List`` -> ``list``."""
+        return self.text.rsplit(".", 1)[-1].lower()
+
+
+@dataclass(frozen=True)
+class PyType:
+    """A parsed type string: the expression, and whether the string marks it optional."""
+
+    node: TypeNode
+    optional: bool
+    head: str = ""
+    """The type expression without the remark, stripped: ``str`` for ``str, optional``."""
+
+
+class _Parser:
+    """Recursive descent over the tokens of one type expression; raises ``ValueError``."""
+
+    def __init__(self, text: str) -> None:
+        self.tokens: list[tuple[str, str]] = []
+        text = text.rstrip()
+        pos = 0
+        while pos < len(text):
+            match = _TOKEN.match(text, pos)
+            if match is None or match.end() == pos:
+                raise ValueError(f"unexpected {text[pos:].strip()[:10]!r}")
+            kind = match.lastgroup or ""
+            self.tokens.append((kind, match.group(kind).strip()))
+            pos = match.end()
+        self.i = 0
+
+    def peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def take(self, value: str | None = None) -> tuple[str, str]:
+        token = self.peek()
+        if token is None or (value is not None and token[1] != value):
+            raise ValueError(f"expected {value or 'a type'}")
+        self.i += 1
+        return token
+
+    def expression(self) -> TypeNode:
+        """``atom ('|' atom)*``; a PEP 604 union becomes ``Union[...]``."""
+        members = [self.atom()]
+        while (token := self.peek()) is not None and token[1] == "|":
+            self.take("|")
+            members.append(self.atom())
+        return members[0] if len(members) == 1 else TypeNode("Union", tuple(members))
+
+    def arguments(self, close: str) -> tuple[TypeNode, ...]:
+        args: list[TypeNode] = []
+        if (token := self.peek()) is not None and token[1] == close:
+            self.take(close)
+            return ()
+        while True:
+            args.append(self.expression())
+            token = self.take()
+            if token[1] == close:
+                return tuple(args)
+            if token[1] != ",":
+                raise ValueError(f"expected ',' or {close!r}")
+
+    def atom(self) -> TypeNode:
+        kind, value = self.take()
+        if kind == "name":
+            if (token := self.peek()) is not None and token[1] == "[":
+                self.take("[")
+                return TypeNode(value, self.arguments("]"))
+            return TypeNode(value)
+        if kind in ("str", "num"):
+            return TypeNode(value, kind="literal")
+        if kind == "ellipsis":
+            return TypeNode(value, kind="ellipsis")
+        if value == "[":
+            return TypeNode("[]", self.arguments("]"), kind="list")
+        raise ValueError(f"unexpected {value!r}")
+
+
+def parse_pytype(text: str, *, strict: bool = False, field: str = "type") -> PyType:
+    """Parse ``EXPR`` or ``EXPR, optional`` (anything after the top-level comma is a remark:
+    ``optional`` or a ``default=...`` note; both make the parameter optional).
+
+    A string outside the grammar (``int or str``) is an error when ``strict``, else an opaque
+    node that resolves to ``any`` and is written back verbatim."""
+    if not isinstance(text, str):
+        raise HammerError(f"type must be a string, got {text!r}", field=field)
+    head, suffix = _split_top_comma(text)
+    try:
+        parser = _Parser(head)
+        node = parser.expression() if parser.tokens else TypeNode("")
+        if (token := parser.peek()) is not None:
+            raise ValueError(f"unexpected {token[1]!r}")
+    except ValueError as err:
+        if strict:
+            raise HammerError(f"cannot parse type {text!r}: {err}", field=field) from None
+        opaque = TypeNode(text.strip(), kind="opaque")
+        return PyType(node=opaque, optional="optional" in text.lower(), head=text.strip())
+    remark = suffix.strip().lower()
+    # ``Optional[int]`` reads as "may be left out", as the data means it; ``int | None`` and
+    # ``Union[int, None]`` only say that null is a value.
+    optional = "optional" in remark or remark.startswith("default") or node.key == "optional"
+    return PyType(node=node, optional=optional, head=head.strip())
+
+
+def _split_top_comma(text: str) -> tuple[str, str]:
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            return text[:i], text[i + 1 :]
+    return text, ""
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A type tree mapped to JSON terms."""
+
+    type: str
+    nullable: bool = False
+    item: TypeNode | None = None
+    """For arrays with one element type (``List[int]``, ``Tuple[float, ...]``): that type."""
+
+
+def resolve(node: TypeNode, *, strict: bool = False, field: str = "type") -> Resolved:
+    """Map a parsed type to a canonical JSON type (see :data:`hammer_fc.schema.CANONICAL_TYPES`)."""
+    if node.kind == "literal":
+        return Resolved("string" if node.text[:1] in "'\"" else "number" if "." in node.text else "integer")
+    if node.kind != "name":
+        return Resolved("any")
+    key = node.key
+    if key == "optional" and len(node.args) == 1:
+        inner = resolve(node.args[0], strict=strict, field=field)
+        return Resolved(inner.type, True, inner.item)
+    if key in ("union", "literal") and node.args:
+        members = [resolve(a, strict=strict, field=field) for a in node.args]
+        nullable = any(m.type == "null" for m in members) or any(m.nullable for m in members)
+        kinds = {(m.type, m.item) for m in members if m.type != "null"}
+        if {k for k, _ in kinds} == {"integer", "number"}:
+            return Resolved("number", nullable)  # an int is a valid number
+        if len(kinds) == 1:
+            ptype, item = kinds.pop()
+            return Resolved(ptype, nullable, item)
+        return Resolved("any", nullable)
+    canonical = _NAMES.get(key)
+    if canonical is None:
+        if strict:
+            raise HammerError(f"unknown parameter type {node.text!r}", field=field)
+        return Resolved("any")
+    if canonical == "array":
+        return Resolved("array", item=_element_type(node, strict=strict, field=field))
+    return Resolved(canonical)
+
+
+def _element_type(node: TypeNode, *, strict: bool, field: str) -> TypeNode | None:
+    args = node.args
+    if node.key == "tuple" and len(args) == 2 and args[1].kind == "ellipsis":
+        return args[0]
+    if len(args) == 1:
+        return args[0]
+    if len(args) > 1 and len({resolve(a, strict=strict, field=field) for a in args}) == 1:
+        return args[0]  # homogeneous Tuple[float, float]
+    return None
+
+
+def format_node(node: TypeNode) -> str:
+    """Write a type tree back as text (``List[Dict[str, Any]]``)."""
+    if node.kind == "list":
+        return "[" + ", ".join(format_node(a) for a in node.args) + "]"
+    if node.args:
+        return node.text + "[" + ", ".join(format_node(a) for a in node.args) + "]"
+    return node.text
+
+
+def is_pythonic(node: TypeNode) -> bool:
+    """Whether a type tree uses Python spellings only (so an xLAM writer may keep it verbatim)."""
+    if node.kind == "name" and node.text in FOREIGN_NAMES:
+        return False
+    return all(is_pythonic(a) for a in node.args)
+
+
+_PY_NAMES = {
+    "string": "str",
+    "integer": "int",
+    "number": "float",
+    "boolean": "bool",
+    "object": "dict",
+    "null": "None",
+    "any": "Any",
+}
+
+
+def python_spelling(ptype: str, item: str | None = None) -> str:
+    """The Python-ish spelling of a canonical type (``array`` with an item -> ``List[int]``)."""
+    if ptype == "array":
+        return f"List[{item}]" if item else "list"
+    return _PY_NAMES.get(ptype, "Any")

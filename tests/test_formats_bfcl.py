@@ -1,0 +1,135 @@
+"""Every single-turn BFCL v4 category, loaded from the installed ``bfcl-eval`` package."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from hammer_fc.errors import HammerError
+from hammer_fc.formats import read_examples
+from hammer_fc.formats.bfcl import (
+    BFCL_CATEGORIES,
+    BFCL_LIVE,
+    BFCL_NON_LIVE,
+    bfcl_categories,
+    first_acceptable,
+    load_bfcl,
+)
+from hammer_fc.formats.params import tool_to_function
+from hammer_fc.schema import ToolCall
+
+
+def _jsonl(path: Path) -> list[dict]:
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+@pytest.mark.parametrize("category", BFCL_CATEGORIES)
+def test_every_category_loads_with_its_answers(category: str, bfcl_data_dir: Path) -> None:
+    entries = _jsonl(bfcl_data_dir / f"BFCL_v4_{category}.json")
+    examples = load_bfcl(category)
+    assert [e.id for e in examples] == [entry["id"] for entry in entries]
+    answer_file = bfcl_data_dir / "possible_answer" / f"BFCL_v4_{category}.json"
+    answers = {a["id"]: a["ground_truth"] for a in _jsonl(answer_file)} if answer_file.is_file() else {}
+    for example, entry in zip(examples, entries, strict=True):
+        assert example.meta["source"] == "bfcl" and example.meta["category"] == category
+        assert example.meta["functions"] == entry["function"]
+        assert [t.name for t in example.tools] == [f["name"] for f in entry["function"]]
+        assert len(example.messages) == sum(len(turn) for turn in entry["question"])
+        if category in ("irrelevance", "live_irrelevance"):
+            assert example.calls == [] and example.meta["ground_truth"] is None
+        elif category == "live_relevance":
+            assert example.calls is None
+        else:
+            ground_truth = answers[example.id]
+            assert example.meta["ground_truth"] == ground_truth
+            assert example.calls is not None
+            assert [c.name for c in example.calls] == [next(iter(g)) for g in ground_truth]
+    expected_language = {"simple_java": "java", "simple_javascript": "javascript"}.get(category, "python")
+    assert {e.meta["language"] for e in examples} == {expected_language}
+
+
+def test_gold_calls_take_the_first_acceptable_value() -> None:
+    [first] = [e for e in load_bfcl("simple_python") if e.id == "simple_python_0"]
+    # ground truth: {"base": [10], "height": [5], "unit": ["units", ""]}
+    assert first.calls == [ToolCall("calculate_triangle_area", {"base": 10, "height": 5, "unit": "units"})]
+    [hypot] = [e for e in load_bfcl("simple_python") if e.id == "simple_python_2"]
+    assert hypot.calls == [ToolCall("math.hypot", {"x": 4, "y": 5})]  # "z": ["", 0] -> left out
+
+
+def test_nested_dict_answers_and_empty_acceptable_lists() -> None:
+    assert first_acceptable(
+        [{"department": ["Science"], "school": ["Bluebird High School", "Bluebird HS"]}]
+    ) == {
+        "department": "Science",
+        "school": "Bluebird High School",
+    }
+    assert first_acceptable(
+        [[{"field": ["age"], "value": ["25", ""]}, {"field": ["job"], "value": [""]}]]
+    ) == [
+        {"field": "age", "value": "25"},
+        {"field": "job"},
+    ]
+    assert first_acceptable([]) == []
+    [record] = [e for e in load_bfcl("live_simple") if e.id == "live_simple_112-68-0"]
+    assert record.calls is not None
+    assert record.calls[0].arguments["acc_routing_start"] == []
+    assert record.calls[0].arguments["outofscope"] == ["what is the weather like"]
+
+
+def test_system_and_assistant_turns_are_kept() -> None:
+    roles = {m.role for e in load_bfcl("live_irrelevance") for m in e.messages}
+    assert roles == {"system", "user", "assistant"}
+
+
+def test_specs_and_groups(bfcl_data_dir: Path) -> None:
+    assert bfcl_categories("live") == BFCL_LIVE and bfcl_categories("non_live") == BFCL_NON_LIVE
+    result = read_examples("bfcl:live")
+    assert result.format == "bfcl" and result.skipped == 0
+    assert len(result.examples) == sum(len(_jsonl(bfcl_data_dir / f"BFCL_v4_{c}.json")) for c in BFCL_LIVE)
+    with pytest.raises(HammerError, match="unknown BFCL category 'multi_turn_base'"):
+        read_examples("bfcl:multi_turn_base")
+
+
+def test_a_bfcl_file_path_gets_its_answers(bfcl_data_dir: Path) -> None:
+    result = read_examples(bfcl_data_dir / "BFCL_v4_parallel.json")
+    assert result.format == "bfcl" and len(result.examples) == 200
+    assert all(e.calls and e.meta["ground_truth"] for e in result.examples)
+
+
+def test_a_copied_bfcl_file_without_answers_has_no_gold(bfcl_data_dir: Path, tmp_path: Path) -> None:
+    lines = (bfcl_data_dir / "BFCL_v4_simple_java.json").read_text().splitlines()[:3]
+    (tmp_path / "BFCL_v4_simple_java.json").write_text("\n".join(lines))
+    examples = read_examples(tmp_path / "BFCL_v4_simple_java.json").examples
+    assert [e.calls for e in examples] == [None, None, None]
+
+
+def test_answers_are_matched_by_id(bfcl_data_dir: Path, tmp_path: Path) -> None:
+    lines = (bfcl_data_dir / "BFCL_v4_simple_python.json").read_text().splitlines()[:2]
+    answers = (bfcl_data_dir / "possible_answer" / "BFCL_v4_simple_python.json").read_text().splitlines()[1:2]
+    (tmp_path / "possible_answer").mkdir()
+    (tmp_path / "BFCL_v4_simple_python.json").write_text("\n".join(lines))
+    (tmp_path / "possible_answer" / "BFCL_v4_simple_python.json").write_text("\n".join(answers))
+    with pytest.raises(HammerError) as err:
+        read_examples(tmp_path / "BFCL_v4_simple_python.json")
+    assert (err.value.record, err.value.field) == (0, "id")
+    result = read_examples(tmp_path / "BFCL_v4_simple_python.json", skip_invalid=True)
+    assert [e.id for e in result.examples] == ["simple_python_1"] and result.skipped == 1
+
+
+def test_a_multi_turn_file_is_refused(bfcl_data_dir: Path) -> None:
+    with pytest.raises(HammerError, match="not a single-turn BFCL category"):
+        read_examples(bfcl_data_dir / "BFCL_v4_multi_turn_base.json", "bfcl")
+
+
+@pytest.mark.parametrize("category", BFCL_CATEGORIES)
+def test_language_hints_match_bfcl_loader(category: str) -> None:
+    """The tools a model is shown equal what BFCL's own loader shows, for every case."""
+    from bfcl_eval.utils import _func_doc_language_specific_pre_processing as official
+
+    for example in load_bfcl(category):
+        expected = official(copy.deepcopy(example.meta["functions"]), category)
+        assert [tool_to_function(t, "bfcl") for t in example.tools] == expected, example.id
