@@ -7,6 +7,8 @@ Every sub-app lives in ``cli_<stage>.py``; this module only assembles them and t
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -21,9 +23,24 @@ app = typer.Typer(
 )
 
 # Sub-apps (one line each; keep alphabetical).
+from hammer_fc.cli_bench import app as bench_app  # noqa: E402
+
+app.add_typer(bench_app, name="bench")
 from hammer_fc.cli_data import app as data_app  # noqa: E402
 
 app.add_typer(data_app, name="data")
+from hammer_fc.cli_eval import app as eval_app  # noqa: E402
+
+app.add_typer(eval_app, name="eval")
+from hammer_fc.cli_export import app as export_app  # noqa: E402
+
+app.add_typer(export_app, name="export")
+from hammer_fc.cli_serve import app as serve_app  # noqa: E402
+
+app.add_typer(serve_app, name="serve")
+from hammer_fc.cli_train import app as train_app  # noqa: E402
+
+app.add_typer(train_app, name="train")
 
 
 def main() -> None:
@@ -45,3 +62,19 @@ def main() -> None:
             err.show()
             sys.exit(2)
         raise
+
+
+@app.command()
+def quickstart(
+    out_dir: Annotated[Path, typer.Option("-o", "--out", help="Where every stage writes.")] = Path(
+        "runs/quickstart"
+    ),
+    eval_limit: Annotated[int, typer.Option(help="Cases per non-live BFCL category.")] = 4,
+    train_steps: Annotated[int, typer.Option(help="Optimizer steps of the short training run.")] = 6,
+    seed: int = 0,
+    threads: Annotated[int | None, typer.Option(help="llama.cpp threads (default: llama.cpp's).")] = None,
+) -> None:
+    """The main job on the embedded model and data: prepare, evaluate, train, export, bench, serve."""
+    from hammer_fc.quickstart import QuickstartOptions, run_quickstart
+
+    run_quickstart(QuickstartOptions(out_dir, eval_limit, train_steps, seed, threads))

@@ -1,0 +1,97 @@
+"""On-device measurements (the paper's size / memory / speed table) for GGUF files on this machine.
+
+``run_bench`` measures each file in its own fresh process (:mod:`hammer_fc.bench.measure`) so
+that memory figures do not mix, and returns one JSON-ready dict; :mod:`hammer_fc.bench.report`
+turns it into a table and a plot.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import platform
+import random
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from hammer_fc.bench.measure import BenchSettings, measure_model
+from hammer_fc.bench.prompts import TOOL_COUNTS, bench_examples
+from hammer_fc.errors import HammerError
+
+CALL_TOOLS = 5
+"""Tools offered in the one timed tool call (a typical app exposes a handful); one of TOOL_COUNTS."""
+
+
+def file_info(path: Path) -> dict[str, Any]:
+    """Size, quantization and name from the file itself (header only)."""
+    import gguf
+
+    if not path.is_file():
+        raise HammerError(f"no such GGUF file: {path}", field="model")
+    try:
+        reader = gguf.GGUFReader(path)
+    except (ValueError, OSError) as err:
+        raise HammerError(f"not a GGUF file: {err}", file=str(path)) from err
+    fields = reader.fields
+    ftype = fields.get("general.file_type")
+    quant = gguf.LlamaFileType(int(ftype.contents())).name if ftype is not None else "unknown"
+    name = fields.get("general.name")
+    return {
+        "path": str(path),
+        "name": name.contents() if name is not None else path.stem,
+        "quant": quant.removeprefix("MOSTLY_").removeprefix("ALL_"),
+        "file_size_mib": path.stat().st_size / 2**20,
+        "params_m": sum(int(t.n_elements) for t in reader.tensors) / 1e6,
+    }
+
+
+def machine_info(settings: BenchSettings) -> dict[str, Any]:
+    """What the figures were measured on."""
+    import llama_cpp
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "threads": settings.threads,
+        "llama_cpp_python": llama_cpp.__version__,
+        "load_average": os.getloadavg()[0],
+    }
+
+
+def run_bench(
+    paths: list[Path], settings: BenchSettings, *, seed: int = 0, console: Console | None = None
+) -> dict[str, Any]:
+    """Measure every file; returns ``{"machine", "settings", "models": [...]}``."""
+    console = console or Console(stderr=True)
+    infos = [file_info(Path(p)) for p in paths]
+    examples = bench_examples(TOOL_COUNTS, random.Random(seed))
+    results = []
+    spawn = multiprocessing.get_context("spawn")  # a clean process: no memory from earlier models
+    for index, info in enumerate(infos, 1):
+        with (
+            console.status(f"measuring {info['path']} ({info['quant']}, {index}/{len(infos)})"),
+            ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool,
+        ):
+            try:
+                figures = pool.submit(measure_model, info["path"], examples, CALL_TOOLS, settings).result()
+            except BrokenProcessPool as err:
+                raise HammerError(f"the measuring process died: {err}", file=info["path"]) from err
+        results.append({**info, **figures})
+    return {
+        "machine": machine_info(settings),
+        "settings": {**asdict(settings), "seed": seed},
+        "models": results,
+    }

@@ -1,0 +1,54 @@
+"""Export: merge a LoRA adapter, write GGUF, quantize with llama.cpp.
+
+``export_gguf`` is the one entry point (``hammer export`` calls it); float files are written
+directly, quantized ones from an F16 intermediate exactly as llama.cpp's own workflow does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from hammer_fc.errors import HammerError
+from hammer_fc.export.convert import write_gguf
+from hammer_fc.export.quantize import FTYPES, quantize
+from hammer_fc.models import ModelSpec, load_hf
+
+FLOAT_TYPES = ("F16", "F32")
+QUANTS = (*FTYPES, *FLOAT_TYPES)
+
+
+def export_gguf(
+    spec: ModelSpec,
+    out: Path,
+    quant: str = "Q4_K_M",
+    *,
+    threads: int | None = None,
+    console: Console | None = None,
+) -> Path:
+    """Export ``spec`` (adapter merged) to ``out`` as a GGUF of type ``quant``; returns ``out``."""
+    quant = quant.upper()
+    if quant not in QUANTS:
+        raise HammerError(f"unknown quantization {quant!r} (choose from {', '.join(QUANTS)})", field="quant")
+    if spec.kind != "hf":
+        raise HammerError(f"{spec.label} cannot be exported: it names a server, not weights", field="model")
+    console = console or Console(stderr=True)
+    out = Path(out)
+    with console.status(f"loading {spec.label or spec.source}"):
+        model, tokenizer = load_hf(spec, merge_adapter=True)
+    name = spec.label or spec.source
+    if quant in FLOAT_TYPES:
+        return write_gguf(model, tokenizer, out, dtype=quant, name=name)  # type: ignore[arg-type]
+    intermediate = out.with_name(f".{out.stem}.f16.tmp.gguf")
+    try:
+        write_gguf(model, tokenizer, intermediate, dtype="F16", name=name)
+        del model
+        with console.status(f"quantizing to {quant} with llama.cpp"):
+            log = quantize(intermediate, out, quant, threads=threads)
+        for line in log.splitlines():
+            if "fallback quantization" in line:  # e.g. rows not a multiple of 256 cannot use K-quants
+                console.print(f"[dim]llama.cpp: {line.split('WARNING: ')[-1]}[/]")
+    finally:
+        intermediate.unlink(missing_ok=True)
+    return out

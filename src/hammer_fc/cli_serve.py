@@ -1,0 +1,52 @@
+"""``hammer serve``: an OpenAI-compatible tool-calling server (see :mod:`hammer_fc.serve`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(no_args_is_help=False, pretty_exceptions_enable=False)
+
+
+@app.callback(invoke_without_command=True)
+def serve(
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="A .gguf file, smollm2-135m, hammer-smol or an HF id/dir.")
+    ] = "smollm2-135m",
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    constrained: Annotated[
+        bool,
+        typer.Option(
+            "--constrained/--free", help="Decode under a grammar built from each request's tools (default)."
+        ),
+    ] = True,
+    template: Annotated[
+        str, typer.Option(help="Prompt template: hammer (our models) or hammer-chat (released Hammer 2.x).")
+    ] = "hammer",
+    max_tokens: Annotated[
+        int | None, typer.Option(help="Default answer length in tokens when a request sets none.")
+    ] = None,
+    adapter: Annotated[
+        str | None, typer.Option(help="LoRA adapter directory (runs in transformers; needs --free).")
+    ] = None,
+    n_ctx: Annotated[
+        int | None, typer.Option(help="Context length (default: the model's, at most 8192).")
+    ] = None,
+    threads: Annotated[int | None, typer.Option(help="llama.cpp threads.")] = None,
+) -> None:
+    """Serve POST /v1/chat/completions (tools, tool_choice, streaming), GET /v1/models, /health."""
+    from hammer_fc.serve import serve as run_server
+
+    options = {k: v for k, v in {"n_ctx": n_ctx, "n_threads": threads}.items() if v is not None}
+    run_server(
+        model,
+        host=host,
+        port=port,
+        constrained=constrained,
+        template=template,
+        max_new_tokens=max_tokens,
+        adapter=adapter,
+        **options,
+    )

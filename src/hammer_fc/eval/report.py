@@ -1,0 +1,85 @@
+"""A run's summary as a table: markdown for ``summary.md`` and the README, rich for the terminal.
+
+Both are built from the same rows so they always agree.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+BFCL_ROW_NAMES = {
+    "non_live_simple": "BFCL non-live simple",
+    "non_live_ast": "BFCL non-live AST",
+    "live_ast": "BFCL live AST",
+    "irrelevance": "BFCL irrelevance",
+    "relevance": "BFCL relevance",
+    "overall": "BFCL overall (single-turn)",
+}
+
+
+def pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.2f}"
+
+
+def table_rows(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows: one per bench, then BFCL's summary rows when BFCL categories ran.
+
+    F1 columns appear when a paper benchmark ran, masked columns with ``--mask-names``.
+    """
+    benches = summary["benches"]
+    with_f1 = any(r["kind"] == "f1" for r in benches.values())
+    masked = bool(summary.get("mask_names"))
+    header = ["Bench", "Cases", "Accuracy"]
+    header += ["Name F1", "Args F1"] if with_f1 else []
+    header += ["Masked acc.", "Drop"] if masked else []
+    rows = []
+    for name, result in benches.items():
+        row = [
+            name if name.startswith("bfcl:") else Path(name).name,
+            str(result["cases"]),
+            pct(result["accuracy"]),
+        ]
+        if with_f1:
+            f1 = result["kind"] == "f1"
+            row += [pct(result["name"]["f1"]), pct(result["args"]["f1"])] if f1 else ["", ""]
+        if masked:
+            row += [pct(result["masked"]["accuracy"]), pct(result["drop"]["accuracy"])]
+        rows.append(row)
+    plain, masked_rows = summary.get("bfcl") or {}, summary.get("bfcl_masked") or {}
+    for key, label in BFCL_ROW_NAMES.items():
+        if plain.get(key) is None:
+            continue
+        row = [label, "", pct(plain[key])] + (["", ""] if with_f1 else [])
+        if masked:
+            m = masked_rows.get(key)
+            row += [pct(m), pct(None if m is None else plain[key] - m)]
+        rows.append(row)
+    return header, rows
+
+
+def title(summary: dict[str, Any]) -> str:
+    return f"{summary['model']} ({summary['backend']}, template {summary['template']})"
+
+
+def markdown(summary: dict[str, Any]) -> str:
+    header, rows = table_rows(summary)
+    lines = [f"### {title(summary)}", "", "| " + " | ".join(header) + " |"]
+    lines.append("|" + "|".join([" --- "] + [" ---: "] * (len(header) - 1)) + "|")
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def rich_table(summary: dict[str, Any]) -> Table:
+    header, rows = table_rows(summary)
+    table = Table(title=title(summary))
+    for i, column in enumerate(header):
+        if i == 0:
+            table.add_column(column, overflow="fold")
+        else:
+            table.add_column(column, justify="right", no_wrap=True)
+    for row in rows:
+        table.add_row(*row)
+    return table

@@ -1,0 +1,468 @@
+"""``hammer eval run`` and ``hammer eval score``: cases -> prompts -> outputs -> verdicts -> summary.
+
+A run directory holds
+
+- ``run.json``: the settings that decide the outputs (model, backend, template, seed,
+  max_new_tokens); a rerun with other settings is refused rather than mixed in;
+- ``predictions.jsonl``: one line per generated case, appended as it is generated
+  ``{"bench", "id", "masked", "output", "calls", "parse_error"?, "error"?}`` (``calls`` already
+  mapped back to the original names for a masked case; ``null`` when the output could not be read);
+- ``verdicts.jsonl``: ``{"bench", "id", "masked", "valid", "error_type", "error"}`` per case;
+- ``summary.json`` and ``summary.md``: per-bench results (and BFCL's summary rows, the masked
+  results and the drop).
+
+A rerun into the same directory generates only the cases that have no prediction yet, so a run
+that was stopped resumes where it was, and a rerun with more benches or a larger ``--limit``
+adds to it. Cases are generated in the order of their prompt text, so that consecutive prompts
+share the longest prefixes (the llama.cpp backend reuses their KV cache).
+
+``--mask-names`` adds, for every case, a variant whose function and parameter names are random
+strings (drawn per case from the seed, the bench and the case id; the tools are also
+deduplicated and shuffled, as masking does). The model's answer on it is mapped back to the
+original names and judged like the plain case's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from hammer_fc.augment.masking import Masked, mask_example, unmask_calls
+from hammer_fc.errors import HammerError
+from hammer_fc.eval.benches import Bench, load_benches, select_cases
+from hammer_fc.eval.judge import Judged, bench_result, bfcl_rows, drop, judge, read_output
+from hammer_fc.eval.report import markdown, rich_table
+from hammer_fc.inference.base import (
+    DEFAULT_MAX_NEW_TOKENS,
+    Backend,
+    ContextOverflow,
+    default_backend,
+    load_backend,
+)
+from hammer_fc.inference.chat_format import DEFAULT_TEMPLATE, TEMPLATES
+from hammer_fc.models import resolve
+from hammer_fc.schema import Example, ToolCall
+
+PREDICTIONS = "predictions.jsonl"
+VERDICTS = "verdicts.jsonl"
+SUMMARY = "summary.json"
+SUMMARY_MD = "summary.md"
+SETTINGS = "run.json"
+
+Key = tuple[str, str, bool]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One case to generate: a bench's example, plain or with masked names."""
+
+    bench: Bench
+    example: Example
+    masked: Masked | None = None
+
+    @property
+    def key(self) -> Key:
+        return (self.bench.name, self.example.id, self.masked is not None)
+
+    @property
+    def shown(self) -> Example:
+        """What the model sees."""
+        return self.example if self.masked is None else self.masked.example
+
+
+def build_cases(benches: list[Bench], *, limit: int | None, seed: int, mask_names: bool) -> list[Case]:
+    """Every (bench, case[, masked]) of a run, in bench order."""
+    cases = []
+    for bench in benches:
+        for example in select_cases(bench, limit, seed):
+            cases.append(Case(bench, example))
+            if mask_names:
+                rng = random.Random(f"{seed}:{bench.name}:{example.id}:mask")
+                masked = mask_example(example, rng, functions=True, params=True, defaults=False)
+                cases.append(Case(bench, example, masked))
+    return cases
+
+
+class RateColumn(ProgressColumn):
+    """Cases per second, as rich estimates it from recent progress."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        if speed is None and task.completed and task.elapsed:
+            speed = task.completed / task.elapsed
+        return Text("-- cases/s" if speed is None else f"{speed:.2f} cases/s", style="progress.data.speed")
+
+
+def progress_bar(console: Console) -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
+
+
+def run_eval(
+    model: str,
+    benches: str | list[str],
+    *,
+    out_dir: str | Path,
+    backend: str | Backend | None = None,
+    adapter: str | None = None,
+    template: str = DEFAULT_TEMPLATE,
+    limit: int | None = None,
+    seed: int = 0,
+    mask_names: bool = False,
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+    backend_options: dict[str, Any] | None = None,
+    console: Console | None = None,
+) -> dict[str, Any]:
+    """Evaluate ``model`` on ``benches`` into ``out_dir`` (resuming what is there); the summary.
+
+    ``backend`` is a backend name (``hf``, ``llamacpp``, ``openai``; default by model kind) or an
+    already open :class:`Backend` (left open), which is then used for ``model``.
+    """
+    console = console or Console(stderr=True)
+    if template not in TEMPLATES:
+        raise HammerError(
+            f"unknown prompt template {template!r} (choose from {', '.join(TEMPLATES)})", field="template"
+        )
+    if max_new_tokens < 1:
+        raise HammerError(
+            f"--max-new-tokens must be at least 1, got {max_new_tokens}", field="max_new_tokens"
+        )
+    bench_list = load_benches(benches)
+    out = Path(out_dir)
+    if isinstance(backend, str | None):
+        spec = resolve(model, adapter)
+        backend_name = backend or default_backend(spec)
+        label = spec.label
+    else:
+        spec, backend_name, label = None, backend.name, model
+    settings = {
+        "model": label,
+        "adapter": adapter,
+        "backend": backend_name,
+        "template": template,
+        "seed": seed,
+        "max_new_tokens": max_new_tokens,
+    }
+    _claim(out, settings)
+    cases = build_cases(bench_list, limit=limit, seed=seed, mask_names=mask_names)
+    done = read_predictions(out / PREDICTIONS)
+    todo = [case for case in cases if case.key not in done]
+    throughput: dict[str, Any] = {"generated": 0, "seconds": 0.0}
+    if todo:
+        opened = backend if spec is None else load_backend(spec, backend_name, **(backend_options or {}))
+        try:
+            throughput = generate_predictions(
+                opened, todo, template, max_new_tokens, out / PREDICTIONS, console
+            )
+        finally:
+            if opened is not backend:
+                opened.close()
+        done = read_predictions(out / PREDICTIONS)
+    summary = {**settings, "limit": limit, "mask_names": mask_names}
+    summary.update(_judge_run(bench_list, cases, done, out, mask_names))
+    seconds = throughput["seconds"]
+    summary["throughput"] = {
+        **throughput,
+        "cases_per_min": 60 * throughput["generated"] / seconds if seconds else None,
+    }
+    _write_summary(out, summary)
+    return summary
+
+
+def _claim(out: Path, settings: dict[str, Any]) -> None:
+    """Create the run directory, or check that the run in it used the same settings."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / SETTINGS
+    if path.is_file():
+        previous = json.loads(path.read_text())
+        for key, value in settings.items():
+            if previous.get(key) != value:
+                raise HammerError(
+                    f"{out} holds a run with {key}={previous.get(key)!r}, not {value!r}: "
+                    "use another output directory to compare settings",
+                    field=key,
+                )
+    else:
+        path.write_text(json.dumps(settings, indent=2) + "\n")
+
+
+def read_predictions(path: Path) -> dict[Key, dict[str, Any]]:
+    """The predictions a run directory holds, by (bench, id, masked).
+
+    A torn last line (a run killed mid-write) is cut off the file, so that its case is
+    generated again and appended cleanly.
+    """
+    if not path.is_file():
+        return {}
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        data = data[: data.rfind(b"\n") + 1]
+        with path.open("r+b") as f:
+            f.truncate(len(data))
+    done = {}
+    for index, line in enumerate(data.splitlines()):
+        if not line.strip():
+            continue
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            raise HammerError("not valid JSON", file=str(path), record=index) from None
+        done[(record["bench"], record["id"], record["masked"])] = record
+    return done
+
+
+def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(items), max(1, size)):
+        yield items[start : start + size]
+
+
+def _generate_chunk(backend: Backend, prompts: list[str], max_new_tokens: int) -> list[tuple[str, str]]:
+    """(output, error) per prompt; a prompt too long for the context gets an empty output and
+    the reason, and the others in its chunk are still generated."""
+    try:
+        return [(text, "") for text in backend.generate(prompts, max_new_tokens=max_new_tokens)]
+    except ContextOverflow as err:
+        if len(prompts) == 1:
+            return [("", str(err))]
+    return [pair for prompt in prompts for pair in _generate_chunk(backend, [prompt], max_new_tokens)]
+
+
+def _prediction(case: Case, output: str, error: str) -> dict[str, Any]:
+    calls, parse_error = read_output(output)
+    if calls is not None and case.masked is not None:
+        calls = unmask_calls(calls, case.masked)
+    record: dict[str, Any] = {
+        "bench": case.bench.name,
+        "id": case.example.id,
+        "masked": case.masked is not None,
+        "output": output,
+        "calls": None if calls is None else [c.to_dict() for c in calls],
+    }
+    if parse_error:
+        record["parse_error"] = parse_error
+    if error:
+        record["error"] = error
+    return record
+
+
+def generate_predictions(
+    backend: Backend, todo: list[Case], template: str, max_new_tokens: int, path: Path, console: Console
+) -> dict[str, Any]:
+    """Generate ``todo`` (in prompt order), appending a prediction line per case to ``path``;
+    the throughput figures (cases, seconds, and prompt-token reuse where the backend counts it)."""
+    prompts = [backend.format(case.shown, template) for case in todo]
+    order = sorted(range(len(todo)), key=prompts.__getitem__)
+    before = _prefix_stats(backend)
+    start = time.perf_counter()
+    with progress_bar(console) as progress, path.open("ab") as sink:
+        task = progress.add_task(f"generating ({backend.name})", total=len(todo))
+        for chunk in _chunks(order, backend.batch_size):
+            results = _generate_chunk(backend, [prompts[i] for i in chunk], max_new_tokens)
+            for i, (output, error) in zip(chunk, results, strict=True):
+                sink.write(orjson.dumps(_prediction(todo[i], output, error)) + b"\n")
+            sink.flush()
+            progress.advance(task, len(chunk))
+    seconds = time.perf_counter() - start
+    throughput: dict[str, Any] = {"generated": len(todo), "seconds": seconds}
+    if before is not None:
+        after = _prefix_stats(backend)
+        throughput["prompt_tokens"] = after["prompt_tokens"] - before["prompt_tokens"]
+        throughput["reused_prompt_tokens"] = after["reused_tokens"] - before["reused_tokens"]
+    return throughput
+
+
+def _prefix_stats(backend: Backend) -> dict[str, int] | None:
+    """The prompt-token counters of a backend that keeps them (llama.cpp's prefix reuse)."""
+    stats = getattr(backend, "stats", None)
+    return None if stats is None else dataclasses.asdict(stats)
+
+
+def _stored_calls(record: dict[str, Any]) -> list[ToolCall] | None:
+    calls = record.get("calls")
+    return None if calls is None else [ToolCall(c["name"], c["arguments"]) for c in calls]
+
+
+def _judge_run(
+    benches: list[Bench], cases: list[Case], done: dict[Key, dict[str, Any]], out: Path, mask_names: bool
+) -> dict[str, Any]:
+    """Verdicts for every case of the run (from the stored predictions) and the results."""
+    judged: dict[Key, Judged] = {}
+    with (out / VERDICTS).open("wb") as sink:
+        for case in cases:
+            record = done[case.key]
+            verdict = judge(case.bench, case.example, _stored_calls(record), record.get("parse_error", ""))
+            judged[case.key] = verdict
+            bench, case_id, masked = case.key
+            line = {"bench": bench, "id": case_id, "masked": masked, **verdict.record()}
+            sink.write(orjson.dumps(line) + b"\n")
+    return summarize(benches, [c.key for c in cases], judged, mask_names)
+
+
+def summarize(
+    benches: list[Bench], keys: list[Key], judged: dict[Key, Judged], mask_names: bool
+) -> dict[str, Any]:
+    """Per-bench results (with the masked ones and the drop), BFCL rows, and for a single bench
+    the top-level ``accuracy``."""
+    results: dict[str, dict[str, Any]] = {}
+    masked_results: dict[str, dict[str, Any]] = {}
+    for bench in benches:
+        plain = [judged[k] for k in keys if k[0] == bench.name and not k[2]]
+        results[bench.name] = bench_result(bench, plain)
+        if mask_names:
+            masked = [judged[k] for k in keys if k[0] == bench.name and k[2]]
+            masked_results[bench.name] = bench_result(bench, masked)
+            results[bench.name]["masked"] = masked_results[bench.name]
+            results[bench.name]["drop"] = drop(results[bench.name], masked_results[bench.name])
+    summary: dict[str, Any] = {"benches": results}
+    if (rows := bfcl_rows(results)) is not None:
+        summary["bfcl"] = rows
+        if mask_names:
+            summary["bfcl_masked"] = bfcl_rows(masked_results)
+    if len(results) == 1:
+        (only,) = results.values()
+        summary["accuracy"] = only["accuracy"]
+        if mask_names:
+            summary["masked_accuracy"] = only["masked"]["accuracy"]
+            summary["accuracy_drop"] = only["drop"]["accuracy"]
+    return summary
+
+
+def _write_summary(out: Path, summary: dict[str, Any]) -> None:
+    (out / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
+    (out / SUMMARY_MD).write_text(markdown(summary))
+    Console().print(rich_table(summary))
+
+
+def score_predictions(bench: str, predictions: str | Path, output: str | Path) -> dict[str, Any]:
+    """Judge existing outputs against ``bench`` without running a model.
+
+    A line is ``{"id", "output": "<raw model text>"}`` or ``{"id", "calls": [{"name",
+    "arguments"}]}`` (``calls`` wins when both are there, as in a run's ``predictions.jsonl``,
+    whose ``bench`` and ``masked`` fields are honoured too). Writes one verdict line per
+    prediction to ``output`` and returns the summary (also printed); cases without a prediction
+    are counted as ``missing``, not scored.
+    """
+    benches = {b.name: b for b in load_benches(bench)}
+    examples = {(b.name, e.id): e for b in benches.values() for e in b.examples}
+    owners: dict[str, list[str]] = {}
+    for name, case_id in examples:
+        owners.setdefault(case_id, []).append(name)
+    path = Path(predictions)
+    judged: dict[Key, Judged] = {}
+    for index, record in _prediction_lines(path):
+        key = _key_of(record, owners, str(path), index)
+        if key in judged:
+            raise HammerError(
+                f"a second prediction for case {key[1]!r}", file=str(path), record=index, field="id"
+            )
+        calls, parse_error = _record_calls(record, str(path), index)
+        judged[key] = judge(benches[key[0]], examples[key[:2]], calls, parse_error)
+    if not judged:
+        raise HammerError("no predictions to score", file=str(path))
+    with Path(output).open("wb") as sink:
+        for (name, case_id, masked), verdict in judged.items():
+            line = {"bench": name, "id": case_id, "masked": masked, **verdict.record()}
+            sink.write(orjson.dumps(line) + b"\n")
+    mask_names = any(key[2] for key in judged)
+    scored = [b for b in benches.values() if any(key[0] == b.name for key in judged)]
+    summary = {"model": str(path), "backend": "predictions", "template": "-", "mask_names": mask_names}
+    summary.update(summarize(scored, list(judged), judged, mask_names))
+    for b in scored:
+        predicted = sum(1 for key in judged if key[0] == b.name and not key[2])
+        summary["benches"][b.name]["missing"] = len(b.examples) - predicted
+    Console().print(rich_table(summary))
+    missing = sum(r["missing"] for r in summary["benches"].values())
+    if missing:
+        Console(stderr=True).print(f"[yellow]{missing} cases have no prediction and were not scored[/]")
+    return summary
+
+
+def _prediction_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    if not path.is_file():
+        raise HammerError("no such predictions file", file=str(path))
+    for index, line in enumerate(path.read_bytes().splitlines()):
+        if not line.strip():
+            continue
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError as err:
+            raise HammerError(f"not valid JSON: {err}", file=str(path), record=index) from None
+        if not isinstance(record, dict):
+            raise HammerError("a prediction must be a JSON object", file=str(path), record=index)
+        yield index, record
+
+
+def _key_of(record: dict[str, Any], owners: dict[str, list[str]], file: str, index: int) -> Key:
+    """Which case a prediction is for: its ``id`` (and ``bench`` where ids repeat across benches)."""
+    raw = record.get("id")
+    if not isinstance(raw, str | int) or isinstance(raw, bool):
+        raise HammerError("missing or not a string", file=file, record=index, field="id")
+    case_id = str(raw)
+    names = owners.get(case_id, [])
+    if "bench" in record:
+        names = [n for n in names if n == record["bench"]]
+    if not names:
+        raise HammerError(f"no case {case_id!r} in the benchmark", file=file, record=index, field="id")
+    if len(names) > 1:
+        raise HammerError(
+            f'case {case_id!r} is in {", ".join(names)}: add a "bench" field',
+            file=file,
+            record=index,
+            field="id",
+        )
+    masked = record.get("masked", False)
+    if not isinstance(masked, bool):
+        raise HammerError("must be true or false", file=file, record=index, field="masked")
+    return names[0], case_id, masked
+
+
+def _record_calls(record: dict[str, Any], file: str, index: int) -> tuple[list[ToolCall] | None, str]:
+    """A prediction's calls: its ``calls`` list, or its ``output`` text parsed."""
+    if "calls" in record:
+        calls = record["calls"]
+        if calls is None:
+            return None, str(record.get("parse_error") or "the output could not be read")
+        if not isinstance(calls, list):
+            raise HammerError("must be a list of calls", file=file, record=index, field="calls")
+        out = []
+        for i, call in enumerate(calls):
+            if not (isinstance(call, dict) and isinstance(call.get("name"), str)):
+                raise HammerError("a call needs a string name", file=file, record=index, field=f"calls[{i}]")
+            arguments = call.get("arguments", {})
+            if not isinstance(arguments, dict):
+                raise HammerError("arguments must be an object", file=file, record=index, field=f"calls[{i}]")
+            out.append(ToolCall(call["name"], arguments))
+        return out, ""
+    output = record.get("output")
+    if not isinstance(output, str):
+        raise HammerError(
+            'a prediction needs "output" (text) or "calls"', file=file, record=index, field="output"
+        )
+    return read_output(output)

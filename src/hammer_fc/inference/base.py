@@ -1,0 +1,80 @@
+"""The one interface every inference backend offers, and picking a backend for a model spec.
+
+A backend turns an :class:`~hammer_fc.schema.Example` into the request it sends (:meth:`format`:
+prompt text for local models, a chat request for an OpenAI-compatible server) and generates
+greedily from a batch of those (:meth:`generate`). Evaluation and serving only ever see this
+protocol, so a new backend is one module that implements it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from hammer_fc.errors import HammerError
+from hammer_fc.models import ModelSpec
+from hammer_fc.schema import Example
+
+BackendName = Literal["hf", "llamacpp", "openai"]
+BACKENDS: tuple[BackendName, ...] = ("hf", "llamacpp", "openai")
+DEFAULT_MAX_NEW_TOKENS = 256
+
+
+class ContextOverflow(HammerError):
+    """A prompt does not fit the model's context; ``index`` is its place in the batch."""
+
+    def __init__(self, message: str, *, index: int) -> None:
+        super().__init__(message, field="prompt")
+        self.index = index
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """Greedy text generation behind one small interface."""
+
+    name: str
+    batch_size: int
+    """How many prompts one :meth:`generate` call handles well (the runner's chunk size)."""
+
+    def format(self, example: Example, template: str) -> str:
+        """What this backend generates from for ``example`` under prompt template ``template``."""
+        ...
+
+    def generate(self, prompts: list[str], *, max_new_tokens: int, grammar: str | None = None) -> list[str]:
+        """Greedy continuations of ``prompts`` (same order), each at most ``max_new_tokens`` long;
+        ``grammar`` (GBNF) constrains the output where the backend supports it."""
+        ...
+
+    def close(self) -> None:
+        """Free the model (llama.cpp contexts must be closed before interpreter shutdown)."""
+        ...
+
+
+def default_backend(spec: ModelSpec) -> BackendName:
+    """llama.cpp for a GGUF without an adapter, the OpenAI client for a server, else transformers."""
+    if spec.kind == "openai":
+        return "openai"
+    if spec.gguf_path is not None and spec.adapter is None:
+        return "llamacpp"
+    return "hf"
+
+
+def load_backend(spec: ModelSpec, backend: str | None = None, **options: Any) -> Backend:
+    """Open ``spec`` with ``backend`` (default: :func:`default_backend`); ``options`` go to the
+    backend's constructor (``batch_size``, ``n_ctx``, ``n_threads``, ``reuse_prefix``, ...)."""
+    name = backend or default_backend(spec)
+    if name not in BACKENDS:
+        raise HammerError(f"unknown backend {name!r} (choose from {', '.join(BACKENDS)})", field="backend")
+    if (name == "openai") != (spec.kind == "openai"):
+        want = "an openai:<model>@<base_url> spec" if name == "openai" else "a local model"
+        raise HammerError(f"the {name} backend needs {want}, got {spec.label!r}", field="backend")
+    if name == "llamacpp":
+        from hammer_fc.inference.llamacpp_backend import LlamaCppBackend
+
+        return LlamaCppBackend(spec, **options)
+    if name == "openai":
+        from hammer_fc.inference.openai_backend import OpenAIBackend
+
+        return OpenAIBackend(spec, **options)
+    from hammer_fc.inference.transformers_backend import TransformersBackend
+
+    return TransformersBackend(spec, **options)

@@ -1,0 +1,423 @@
+"""``hammer data prepare``: a Hammer training set, masked afresh for every epoch.
+
+Reads the inputs (any readable format; xLAM through a reader that shares one ``Tool`` object per
+distinct tool, so the writer renders each tool once), adds irrelevance examples, and writes
+``epochs`` views of every example (:mod:`hammer_fc.augment.epochs`: the masking ratio is the
+share of examples masked, drawn per ``(seed, epoch, index)``) with the fast writer of
+:mod:`hammer_fc.prepare_writer`.
+
+Irrelevance examples (``add_irrelevance``, a share of the inputs) are built once from the inputs,
+appended after them and then treated like every other example in every epoch: the output has
+``epochs x (inputs + added)`` lines, epoch by epoch, in input order (trainers shuffle). Inputs
+without a gold answer (BFCL ``live_relevance``) cannot be trained on: they are left out and
+counted in the summary.
+
+A trainer that re-masks per epoch itself uses :func:`iter_epoch` (re-exported here).
+"""
+
+from __future__ import annotations
+
+import gc
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from hammer_fc.augment.epochs import DEFAULT_MASK_RATIO, iter_epoch
+from hammer_fc.augment.irrelevance import add_irrelevance, irrelevance_count, tool_pool
+from hammer_fc.errors import HammerError
+from hammer_fc.prepare_writer import (
+    BLOCK,
+    MIN_PARALLEL_LINES,
+    OUTPUT_FORMATS,
+    Loaded,
+    OutputFormat,
+    WriteStats,
+    default_workers,
+    iter_lines,
+    write_blocks,
+    write_prepared,
+)
+from hammer_fc.schema import Example, Message, Tool, ToolCall
+
+__all__ = [
+    "DEFAULT_MASK_RATIO",
+    "PrepareResult",
+    "SourceStats",
+    "iter_epoch",
+    "iter_lines",
+    "load_examples",
+    "prepare",
+    "summary_rows",
+    "with_irrelevance",
+    "write_prepared",
+]
+
+
+@dataclass
+class SourceStats:
+    """What one input file gave."""
+
+    path: Path
+    format: str
+    examples: int = 0
+    skipped: int = 0
+    """Malformed records skipped (``skip_invalid``)."""
+    unanswered: int = 0
+    """Records without a gold answer (BFCL ``live_relevance``): nothing to train on, left out."""
+    errors: list[HammerError] = field(default_factory=list)
+
+
+MAX_ERRORS_KEPT = 5
+
+
+class XlamReader:
+    """The xLAM reader with one ``Tool`` object per distinct tool of the data set.
+
+    xLAM repeats its 3,673 APIs across 60k records; converting each distinct tool JSON once and
+    sharing the object is what lets the writer render each tool once. The common record shape is
+    built here directly, as the xLAM reader builds it (``tests/test_prepare.py`` holds the two
+    equal); any record of another shape goes to that reader whole, so the result, errors
+    included, is the reader's.
+    """
+
+    def __init__(self) -> None:
+        from hammer_fc.formats.params import tool_from_xlam
+        from hammer_fc.formats.xlam import example_from_xlam
+
+        self._tool_from_xlam = tool_from_xlam
+        self._example_from_xlam = example_from_xlam
+        self._tools: dict[bytes, Tool] = {}
+
+    def convert(self, path: Path, index: int, raw: object) -> Example:
+        """Record ``index`` of ``path`` -> Example; a located :class:`HammerError` if malformed."""
+        try:
+            if isinstance(raw, HammerError):
+                raise raw
+            example = self._shortcut(path, index, raw)
+            return example if example is not None else self._example_from_xlam(raw, index, path)
+        except HammerError as err:
+            raise err.located(file=str(path), record=index) from None
+        except (TypeError, ValueError, KeyError, AttributeError) as err:  # as the formats package says it
+            raise HammerError(
+                f"malformed record ({type(err).__name__}: {err})", file=str(path), record=index
+            ) from None
+
+    def _shortcut(self, path: Path, index: int, raw: object) -> Example | None:
+        """The common well-formed record (a string query, ``{"name", "arguments"}`` answers),
+        built as the xLAM reader builds it but with shared tools; ``None`` for anything else."""
+        if (
+            not isinstance(raw, dict)
+            or not isinstance(raw.get("query"), str)
+            or not isinstance(raw.get("tools"), str)
+        ):
+            return None
+        answers = raw.get("answers")
+        try:
+            tool_dicts = orjson.loads(raw["tools"])
+            if not isinstance(tool_dicts, list) or not all(isinstance(t, dict) for t in tool_dicts):
+                return None
+            keys = [orjson.dumps(t) for t in tool_dicts]
+            calls = None if answers is None else orjson.loads(answers)
+        except (orjson.JSONDecodeError, TypeError):
+            return None
+        if calls is not None:
+            if not isinstance(calls, list):
+                return None
+            for k, call in enumerate(calls):
+                if not (
+                    isinstance(call, dict)
+                    and call.keys() <= {"name", "arguments"}
+                    and isinstance(call.get("name"), str)
+                    and call["name"]
+                    and isinstance(call.get("arguments"), dict)
+                ):
+                    return None
+                calls[k] = ToolCall(call["name"], call["arguments"])
+        tools = []
+        for key, tool_dict in zip(keys, tool_dicts, strict=True):
+            tool = self._tools.get(key)
+            if tool is None:
+                try:
+                    tool = self._tools[key] = self._tool_from_xlam(tool_dict)
+                except HammerError:
+                    return None
+            tools.append(tool)
+        record_id = raw.get("id")
+        return Example(
+            messages=[Message(role="user", content=raw["query"])],
+            tools=tools,
+            calls=calls,
+            id=str(index) if record_id is None else str(record_id),
+            meta={"source": "xlam"},
+        )
+
+    def load(self, path: Path, records: Iterable[tuple[int, object]], *, skip_invalid: bool) -> Loaded:
+        """Convert ``records``, keeping the examples with a gold answer."""
+        loaded = Loaded([])
+        for index, raw in records:
+            try:
+                example = self.convert(path, index, raw)
+            except HammerError as err:
+                if not skip_invalid:
+                    raise
+                loaded.skipped += 1
+                if len(loaded.errors) < MAX_ERRORS_KEPT:
+                    loaded.errors.append(err)
+                continue
+            if example.calls is None:
+                loaded.unanswered += 1
+            else:
+                loaded.examples.append(example)
+        return loaded
+
+
+def _open_records(path: Path, fmt: str | None) -> tuple[str, list[tuple[int, object]] | None]:
+    """The file's format and, for xLAM, its records: parsed once, the first one also telling the
+    format (the formats package's own rule), rather than once to detect and again to read."""
+    from hammer_fc.formats import BFCL_SPEC_PREFIX, detect_format, format_of_record
+    from hammer_fc.formats.records import iter_records
+
+    if str(path).startswith(BFCL_SPEC_PREFIX) or fmt not in (None, "xlam"):
+        return fmt or detect_format(path), None
+    records = iter_records(path)
+    first = next(records, None)
+    if first is None or isinstance(first[1], HammerError):
+        name = fmt or detect_format(path)  # the formats package words the error
+    else:
+        name = fmt or format_of_record(first[1], file=str(path))
+    if name != "xlam":
+        return name, None
+    return name, [] if first is None else [first, *records]
+
+
+def _stats(path: Path, fmt: str, loaded: Iterable[Loaded], examples: int) -> SourceStats:
+    stats = SourceStats(path=path, format=fmt, examples=examples)
+    for part in loaded:
+        stats.skipped += part.skipped
+        stats.unanswered += part.unanswered
+        stats.errors += part.errors[: MAX_ERRORS_KEPT - len(stats.errors)]
+    return stats
+
+
+def load_examples(
+    paths: Sequence[Path],
+    fmt: str | None = None,
+    *,
+    skip_invalid: bool = False,
+    on_file: Callable[[int], None] | None = None,
+) -> tuple[list[Example], list[SourceStats]]:
+    """Read every input (format detected per file unless ``fmt``), keeping examples with a gold
+    answer. Malformed records stop the run unless ``skip_invalid`` (then counted per file)."""
+    from hammer_fc.formats import read_examples
+
+    examples: list[Example] = []
+    sources = []
+    xlam = XlamReader()
+    for path in paths:
+        name, records = _open_records(path, fmt)
+        if records is not None:
+            loaded = xlam.load(path, records, skip_invalid=skip_invalid)
+        else:
+            result = read_examples(path, name, skip_invalid=skip_invalid)
+            answered = [e for e in result.examples if e.calls is not None]
+            unanswered = len(result.examples) - len(answered)
+            loaded = Loaded(answered, result.skipped, unanswered, list(result.errors[:MAX_ERRORS_KEPT]))
+        examples.extend(loaded.examples)
+        sources.append(_stats(path, name, [loaded], len(loaded.examples)))
+        if on_file is not None:
+            on_file(1)
+    return examples, sources
+
+
+@dataclass
+class _XlamBlocks:
+    """xLAM records parsed in the parent, converted block by block in the workers (a
+    :data:`~hammer_fc.prepare_writer.Loader`), so reading is as parallel as rendering."""
+
+    files: list[tuple[Path, list[tuple[int, object]]]]
+    block: int
+    skip_invalid: bool
+    table: list[tuple[int, int]] = field(default_factory=list)
+    """Block -> (file number, first record)."""
+    reader: XlamReader = field(default_factory=XlamReader)
+
+    def __post_init__(self) -> None:
+        for f, (_, records) in enumerate(self.files):
+            self.table += [(f, start) for start in range(0, len(records), self.block)]
+
+    def __call__(self, b: int) -> Loaded:
+        f, start = self.table[b]
+        path, records = self.files[f]
+        return self.reader.load(path, records[start : start + self.block], skip_invalid=self.skip_invalid)
+
+
+@dataclass
+class PrepareResult:
+    """Everything ``hammer data prepare`` reports."""
+
+    out: Path
+    sources: list[SourceStats]
+    inputs: int
+    added_irrelevant: int
+    epochs: int
+    mask_ratio: float
+    written: WriteStats
+    seconds: float
+
+
+@contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Pause Python's cycle collector: loading makes millions of small containers (parsed
+    records, examples), which set off collections that traverse the whole heap again and again
+    (a tenth of the run's CPU here), and there is nothing for them to find: the data are trees. Forked
+    workers inherit the pause."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@_without_cycle_collection()
+def prepare(
+    paths: Sequence[Path],
+    out: Path,
+    *,
+    fmt: str | None = None,
+    epochs: int = 1,
+    mask_ratio: float = DEFAULT_MASK_RATIO,
+    add_irrelevance: float = 0.0,
+    seed: int = 0,
+    out_format: OutputFormat = "prompt-completion",
+    skip_invalid: bool = False,
+    workers: int | None = None,
+    block: int = BLOCK,
+    progress: Callable[[str, int | None], Callable[[int], None]] | None = None,
+) -> PrepareResult:
+    """Read ``paths``, add irrelevance examples, write ``epochs`` masked views of them to ``out``.
+
+    ``workers`` processes (default: every core, for large jobs) render ``block`` examples each per
+    round; neither changes the output. ``progress(description, total)`` (optional) starts a
+    progress task and returns its advance function; the CLI passes a rich progress bar.
+    """
+    _check_options(
+        epochs=epochs, mask_ratio=mask_ratio, add_irrelevance=add_irrelevance, out_format=out_format
+    )
+    start = time.perf_counter()
+    step = progress or (lambda _description, _total: lambda _n: None)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    options = {"epochs": epochs, "mask_ratio": mask_ratio, "seed": seed, "fmt": out_format}
+    opened = [(path, *_open_records(path, fmt)) for path in paths]
+    if add_irrelevance == 0 and all(records is not None for _, _, records in opened):
+        # The common case, xLAM in, nothing to add: the workers read as they write.
+        blocks = _XlamBlocks([(path, records) for path, _, records in opened], block, skip_invalid)  # type: ignore[misc]
+        reading = step(f"reading {len(paths)} file(s)", None)
+        writing: list[Callable[[int], None]] = []
+
+        def loaded(total: int) -> None:
+            reading(total)
+            _require_examples(total)
+            writing.append(step(f"writing {epochs} epoch(s)", epochs * total))
+
+        if workers is None:
+            records = sum(len(r) for _, r in blocks.files)
+            workers = default_workers() if epochs * records >= MIN_PARALLEL_LINES else 1
+        written = write_blocks(
+            len(blocks.table),
+            blocks,
+            out,
+            workers=workers,
+            on_loaded=loaded,
+            on_progress=lambda n: writing[0](n),
+            **options,  # type: ignore[arg-type]
+        )
+        sources = []
+        for f, (path, name, _) in enumerate(opened):
+            mine = [b for b, (file, _) in enumerate(blocks.table) if file == f]
+            count = sum(written.block_examples[b] for b in mine)
+            sources.append(_stats(path, name, [written.loaded[b] for b in mine], count))
+        inputs, added = written.examples, 0
+    else:
+        examples, sources = load_examples(
+            paths, fmt, skip_invalid=skip_invalid, on_file=step(f"reading {len(paths)} file(s)", len(paths))
+        )
+        _require_examples(len(examples))
+        inputs = len(examples)
+        examples = with_irrelevance(examples, add_irrelevance, seed=seed)
+        added = len(examples) - inputs
+        written = write_prepared(
+            examples,
+            out,
+            workers=workers,
+            block=block,
+            on_progress=step(f"writing {epochs} epoch(s)", epochs * len(examples)),
+            **options,  # type: ignore[arg-type]
+        )
+    return PrepareResult(
+        out=out,
+        sources=sources,
+        inputs=inputs,
+        added_irrelevant=added,
+        epochs=epochs,
+        mask_ratio=mask_ratio,
+        written=written,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _require_examples(n: int) -> None:
+    if n == 0:
+        raise HammerError("no usable example in the input (every record was skipped or has no gold answer)")
+
+
+def with_irrelevance(examples: list[Example], share: float, *, seed: int = 0) -> list[Example]:
+    """``examples`` followed by the ``[]`` examples ``share`` asks for (built once, from a stream
+    of their own, with unrelated tools drawn from every tool of the inputs)."""
+    if irrelevance_count(len(examples), share) == 0:
+        return examples
+    return add_irrelevance(examples, share, random.Random(f"{seed}:irrelevance"), tool_pool(examples))
+
+
+def _check_options(*, epochs: int, mask_ratio: float, add_irrelevance: float, out_format: str) -> None:
+    if epochs < 1:
+        raise HammerError(f"epochs must be at least 1, got {epochs}", field="epochs")
+    if not 0.0 <= mask_ratio <= 1.0:
+        raise HammerError(
+            f"the masking ratio is a share of examples, 0..1; got {mask_ratio}", field="mask_ratio"
+        )
+    if add_irrelevance < 0:
+        raise HammerError(
+            f"the irrelevance share must be >= 0, got {add_irrelevance}", field="add_irrelevance"
+        )
+    if out_format not in OUTPUT_FORMATS:
+        raise HammerError(f"unknown output format {out_format!r} (choose from {', '.join(OUTPUT_FORMATS)})")
+
+
+def summary_rows(result: PrepareResult) -> list[tuple[str, str]]:
+    """The summary as (what, value) rows, for a table."""
+    w = result.written
+    rows = []
+    for s in result.sources:
+        detail = f"{s.examples:,} examples ({s.format})"
+        if s.skipped:
+            detail += f", {s.skipped:,} malformed skipped"
+        if s.unanswered:
+            detail += f", {s.unanswered:,} without a gold answer left out"
+        rows.append((str(s.path), detail))
+    rows += [
+        ("irrelevance examples added", f"{result.added_irrelevant:,}"),
+        ("epochs", str(result.epochs)),
+        ("lines written", f"{w.lines:,} = {result.epochs} x {result.inputs + result.added_irrelevant:,}"),
+        ("masked", f"{w.masked:,} ({w.masked / max(w.lines, 1):.1%}; ratio asked {result.mask_ratio:g})"),
+        ("no-call ([]) lines", f"{w.irrelevant:,} ({w.irrelevant / max(w.lines, 1):.1%})"),
+        ("output", f"{result.out} ({w.bytes / 1e6:,.1f} MB)"),
+        ("time", f"{result.seconds:.2f} s on {w.workers} process(es)"),
+    ]
+    return rows

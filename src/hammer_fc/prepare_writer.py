@@ -1,0 +1,768 @@
+"""Writing prepared training lines: a plain renderer (the reference) and a fast one (the command's).
+
+* :func:`iter_lines` is the plain one: :func:`~hammer_fc.augment.epochs.iter_epoch` +
+  ``render_prompt`` + ``render_completion`` + ``orjson.dumps``, one example at a time.
+* :func:`write_prepared` writes the same bytes, fast. Each distinct tool is rendered to the
+  prompt's JSON once, already escaped for the output line, as a template with holes for the
+  function name, the parameter names and each parameter's spec; an epoch then only draws random
+  names and fills holes (a parameter whose default a masking rewrites is the only thing rendered
+  again). A plain line costs one 64-bit key (:mod:`hammer_fc.augment.epochs`), a table lookup
+  for the tool order and a list of pre-escaped pieces; only a masked line seeds a
+  ``random.Random``. What is per example (its masking shape, its answer) is rendered when
+  needed, not templated: with the default ratio an example is masked about once a run.
+  Loading, compiling and rendering are split over processes (``fork``) by blocks of contiguous
+  examples; each worker publishes its blocks' example counts and byte sizes in shared
+  memory and ``pwrite``s a block as soon as everything before it is sized, so no output crosses
+  a process boundary and a worker holds at most a few rendered blocks.
+"""
+
+from __future__ import annotations
+
+import _random
+import json
+import multiprocessing
+import os
+import random
+import re
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+
+from hammer_fc.augment.epochs import (
+    DEFAULT_MASK_RATIO,
+    epoch_base,
+    is_masked,
+    iter_epoch,
+    line_key,
+    plain_order,
+)
+from hammer_fc.augment.masking import (
+    DefaultSwap,
+    MaskPlan,
+    MaskShape,
+    dedup_tools,
+    draw_plan,
+    mask_call,
+    mask_messages,
+    mask_shape,
+    masked_tool,
+    name_maps,
+    replace_value_in_text,
+    same_value,
+    swap_default,
+)
+from hammer_fc.errors import HammerError
+from hammer_fc.prompts.training import (
+    JSON_KWARGS,
+    PROMPT_HEAD,
+    PROMPT_MIDDLE,
+    PROMPT_TAIL,
+    render_completion,
+    render_prompt,
+    render_query,
+    tool_to_prompt_dict,
+)
+from hammer_fc.schema import Example, Param, Tool, ToolCall
+
+_seed_state = _random.Random.seed
+"""The C seeding under ``random.Random(int)``: the same state, without the Python-level wrapper
+(this runs once per masked line)."""
+
+OutputFormat = Literal["prompt-completion", "alpaca"]
+OUTPUT_FORMATS: tuple[str, ...] = ("prompt-completion", "alpaca")
+
+BLOCK = 4096
+"""Examples (or input records) per block: the unit a worker loads, renders and writes. Large
+enough that the bookkeeping per block costs nothing, small enough (about 12 MB of output) that
+a worker holding a few of them stays small and the workers finish close together."""
+MIN_PARALLEL_LINES = 20_000
+"""Below this many output lines a second process costs more than it saves."""
+
+
+def record(example: Example, masked: bool, fmt: OutputFormat = "prompt-completion") -> dict:
+    """One output record: ``{"prompt", "completion", "masked", "irrelevant"}`` or LLaMA-Factory's
+    alpaca ``{"instruction", "input", "output"}``."""
+    prompt = render_prompt(example)
+    completion = render_completion(example.calls or [])
+    if fmt == "alpaca":
+        return {"instruction": prompt, "input": "", "output": completion}
+    return {"prompt": prompt, "completion": completion, "masked": masked, "irrelevant": example.calls == []}
+
+
+def iter_lines(
+    examples: Sequence[Example],
+    *,
+    epochs: int,
+    mask_ratio: float = DEFAULT_MASK_RATIO,
+    seed: int = 0,
+    fmt: OutputFormat = "prompt-completion",
+) -> Iterator[bytes]:
+    """The output, line by line, rendered the plain way (the reference :func:`write_prepared` matches)."""
+    for epoch in range(epochs):
+        for example, masked in iter_epoch(examples, epoch, mask_ratio=mask_ratio, seed=seed):
+            yield orjson.dumps(record(example, masked, fmt)) + b"\n"
+
+
+def _escape(text: str) -> bytes:
+    """``text`` as it appears inside a JSON string of the output line. JSON escaping is per
+    character, so escaped pieces concatenate to the escaped whole."""
+    return orjson.dumps(text)[1:-1]
+
+
+def _tool_json(tool: Tool) -> str:
+    """One tool exactly as ``tools_json`` writes it inside the prompt's list."""
+    return json.dumps(tool_to_prompt_dict(tool), **JSON_KWARGS)
+
+
+# Probe names stand where masked names will go: "\0F\0" for the function, "\0P<j>\0" for parameter
+# j; "\0S<j>\0" stands for the whole spec of parameter j (a JSON string, quotes included, so the
+# spec can be swapped). ``json.dumps`` writes them as \u0000F\u0000 etc., which no ordinary text
+# contains; a text that does is caught below.
+_PROBE = re.compile(r'"\\u0000(S\d+)\\u0000"|\\u0000([FP]\d*)\\u0000')
+
+
+@dataclass(slots=True)
+class Template:
+    """Rendered text with a ``%s`` hole per probe, already escaped for the output line (masked
+    names never need escaping); ``order[k]`` is the index, in the flat list of values the caller
+    passes, of the value for hole ``k`` (``None``: every value, in hole order)."""
+
+    fmt: bytes
+    order: tuple[int, ...] | None
+
+    @classmethod
+    def parse(cls, text: str, index: dict[str, int], expected: list[str]) -> Template | None:
+        """``text`` with its probes turned into holes; ``None`` if the probes found are not
+        exactly ``expected`` (the text itself contained something probe-like)."""
+        parts, keys, last = [], [], 0
+        for match in _PROBE.finditer(text):
+            parts.append(_escape(text[last : match.start()]).replace(b"%", b"%%"))
+            keys.append(match.group(1) or match.group(2))
+            last = match.end()
+        parts.append(_escape(text[last:]).replace(b"%", b"%%"))
+        if sorted(keys) != sorted(expected):
+            return None
+        order = tuple(index[k] for k in keys)
+        return cls(b"%s".join(parts), None if order == tuple(range(len(index))) else order)
+
+    def fill(self, values: list[bytes]) -> bytes:
+        if self.order is None:
+            return self.fmt % tuple(values)
+        return self.fmt % tuple([values[k] for k in self.order])
+
+
+def _param_spec_json(tool: Tool, param: Param) -> str | None:
+    """Parameter ``param``'s spec as the prompt writes it inside ``tool``."""
+    spec = tool_to_prompt_dict(replace(tool, params=[param])).get("parameters")
+    return (
+        json.dumps(spec[param.name], **JSON_KWARGS) if isinstance(spec, dict) and param.name in spec else None
+    )
+
+
+def _probe(tool: Tool) -> Tool:
+    """``tool`` with probe names: "\0F\0" for the function, "\0P<j>\0" for parameter j."""
+    return replace(
+        tool, name="\0F\0", params=[replace(p, name=f"\0P{j}\0") for j, p in enumerate(tool.params)]
+    )
+
+
+_PLAIN_NAME = re.compile(r"[ !#-\[\]-~]*")
+r"""Printable ASCII but ``"`` and ``\``: the characters JSON writes as they are."""
+
+
+def _name_text(name: str) -> bytes:
+    """A name as it appears in the prompt's JSON, escaped for the output line."""
+    if _PLAIN_NAME.fullmatch(name):
+        return name.encode()
+    return _escape(json.dumps(name, **JSON_KWARGS)[1:-1])
+
+
+@dataclass(slots=True)
+class ToolTemplate:
+    """A tool rendered once: ``plain`` for unmasked prompts and ``named``, the same text with holes
+    for the function and parameter names, for the common masking that rewrites no default
+    (``None`` when the probe cannot be trusted: the slow way is taken).
+
+    ``plain`` is ``named`` filled with the tool's own names (one rendering per tool, not two: each
+    worker renders every tool it meets, and xLAM has thousands). A masking that rewrites a
+    default needs the parameter specs as holes too: :meth:`with_specs` renders that form on first
+    use, only for the tools that need it.
+    """
+
+    plain: bytes
+    named: Template | None
+    after_comma: bytes = b""
+    """``, `` + ``plain``: the tool anywhere but first in the list."""
+    specs: tuple[Template | None, list[bytes]] | None = None
+
+    def __post_init__(self) -> None:
+        self.after_comma = b", " + self.plain
+
+    @classmethod
+    def build(cls, tool: Tool) -> ToolTemplate:
+        names = ["F", *(f"P{j}" for j in range(len(tool.params)))]
+        text = json.dumps(tool_to_prompt_dict(_probe(tool)), **JSON_KWARGS)
+        named = Template.parse(text, {k: i for i, k in enumerate(names)}, names)
+        if named is None or len({p.name for p in tool.params}) < len(tool.params):
+            return cls(_escape(_tool_json(tool)), named)  # repeated names collapse in the plain map
+        return cls(named.fill([_name_text(tool.name), *(_name_text(p.name) for p in tool.params)]), named)
+
+    def with_specs(self, tool: Tool) -> tuple[Template | None, list[bytes]]:
+        """The masked form with holes for the names and for every parameter spec (the escaped
+        specs as rendered), so that a masking re-renders only the parameters it rewrites."""
+        if self.specs is None:
+            self.specs = _spec_template(tool)
+        return self.specs
+
+
+def _spec_template(tool: Tool) -> tuple[Template | None, list[bytes]]:
+    n = len(tool.params)
+    rendered = tool_to_prompt_dict(_probe(tool))
+    specs = rendered.get("parameters")
+    if not isinstance(specs, dict) or list(specs) != [f"\0P{j}\0" for j in range(n)]:
+        return None, []
+    spec_texts = [json.dumps(spec, **JSON_KWARGS) for spec in specs.values()]
+    rendered["parameters"] = {name: f"\0S{j}\0" for j, name in enumerate(specs)}
+    keys = ["F", *(f"P{j}" for j in range(n)), *(f"S{j}" for j in range(n))]
+    masked = Template.parse(json.dumps(rendered, **JSON_KWARGS), {k: i for i, k in enumerate(keys)}, keys)
+    return masked, [_escape(t) for t in spec_texts]
+
+
+@dataclass(slots=True)
+class _Item:
+    """One example ready for the fast renderer."""
+
+    example: Example
+    tools: list[Tool]
+    """The deduplicated tools (what masking and shuffling work on)."""
+    templates: list[ToolTemplate]
+    query: bytes
+    completion: bytes
+    irrelevant: bool
+    plain_history: bool
+    """No earlier tool calls in the conversation: masking leaves the query text alone unless a
+    default value is rewritten."""
+    lone_user: bool
+    """The conversation is one user turn: its text is the query, a rewritten value is replaced
+    in it directly."""
+    shape: MaskShape | None = None
+    """What every masking of the example draws (made on its first masked line)."""
+    calls: list[tuple[int, str, list[tuple[int, str, Any]]]] | None = None
+    """The gold calls by position: (tool index or -1, name, [(parameter index or -1, argument
+    name, value)]), so a masking renames them without building name maps (made with ``shape``;
+    ``None`` where a called tool repeats a parameter name: the maps are used then)."""
+
+
+def _call_positions(item: _Item) -> list[tuple[int, str, list[tuple[int, str, Any]]]] | None:
+    tools = {tool.name: i for i, tool in enumerate(item.tools)}
+    out = []
+    for call in item.example.calls or []:
+        i = tools.get(call.name, -1)
+        params = {p.name: j for j, p in enumerate(item.tools[i].params)} if i >= 0 else {}
+        if i >= 0 and len(params) < len(item.tools[i].params):
+            return None
+        out.append((i, call.name, [(params.get(k, -1), k, v) for k, v in call.arguments.items()]))
+    return out
+
+
+def _masked_calls(
+    positions: list[tuple[int, str, list[tuple[int, str, Any]]]], plan: MaskPlan
+) -> list[ToolCall]:
+    """The gold calls as :func:`mask_call` masks them, from their positions."""
+    functions, params = plan.function_names, plan.param_names
+    assert functions is not None and params is not None
+    swapped = {(swap.tool, swap.param): swap for swap in plan.defaults}
+    calls = []
+    for i, name, arguments in positions:
+        masked = {}
+        for j, key, value in arguments:
+            if j >= 0:
+                swap = swapped.get((i, j)) if swapped else None
+                if swap is not None and same_value(value, swap.old):
+                    value = swap.new
+                key = params[i][j]
+            masked[key] = value
+        calls.append(ToolCall(functions[i] if i >= 0 else name, masked))
+    return calls
+
+
+def _compile(example: Example, templates: dict[int, ToolTemplate]) -> _Item:
+    """Render what stays fixed across epochs: the tools (once per ``Tool`` object, cached in
+    ``templates`` by ``id``; the fast xLAM reader shares one object per distinct tool, so each is
+    rendered once for the whole data set), the query and the unmasked answer."""
+    tools = dedup_tools(example.tools)
+    compiled = []
+    for tool in tools:
+        template = templates.get(id(tool))
+        if template is None:
+            template = templates[id(tool)] = ToolTemplate.build(tool)
+        compiled.append(template)
+    return _Item(
+        example=example,
+        tools=tools,
+        templates=compiled,
+        query=_escape(render_query(example.messages)),
+        completion=_escape(render_completion(example.calls or [])),
+        irrelevant=example.calls == [],
+        plain_history=not any(m.tool_calls or m.role == "tool" for m in example.messages),
+        lone_user=len(example.messages) == 1
+        and example.messages[0].role == "user"
+        and not example.messages[0].tool_calls,
+    )
+
+
+class _Renderer:
+    """Renders output lines; identical bytes to :func:`iter_lines`."""
+
+    def __init__(self, *, mask_ratio: float, seed: int, fmt: OutputFormat) -> None:
+        self.templates: dict[int, ToolTemplate] = {}
+        self.mask_ratio = mask_ratio
+        self.seed = seed
+        if fmt == "alpaca":
+            head, between = b'{"instruction":"', b'","input":"","output":"'
+            ends = {(m, i): b'"}\n' for m in (False, True) for i in (False, True)}
+        else:
+            head, between = b'{"prompt":"', b'","completion":"'
+            ends = {
+                (m, i): b'","masked":%s,"irrelevant":%s}\n' % (orjson.dumps(m), orjson.dumps(i))
+                for m in (False, True)
+                for i in (False, True)
+            }
+        self.before_tools = head + _escape(PROMPT_HEAD) + b"["
+        self.after_tools = b"]" + _escape(PROMPT_MIDDLE)
+        self.after_query = _escape(PROMPT_TAIL) + between
+        self.ends = ends
+        self.masked = 0
+        self.rng = random.Random()
+
+    def block(self, epoch: int, block: _Block) -> list[bytes]:
+        """Every line of ``block`` in ``epoch``, as pieces to write in a row (no line is joined:
+        ``pwritev`` gathers them). Examples are compiled the first time, by the process that
+        renders them (compiling is as parallel as rendering), and kept for later epochs."""
+        if block.items is None:
+            block.items = [_compile(example, self.templates) for example in block.examples]
+        out: list[bytes] = []
+        base, start = epoch_base(self.seed, epoch), block.start
+        for k, item in enumerate(block.items):
+            self.line(line_key(base, start + k), item, out)
+        return out
+
+    def line(self, key: int, item: _Item, out: list[bytes]) -> None:
+        """Append the pieces of the line of ``item`` drawn from ``key`` to ``out``."""
+        if is_masked(key, self.mask_ratio):
+            self.masked += 1
+            rng = self.rng  # reseeded in place: the stream ``ExampleDraw.rng`` gives, no new object
+            _seed_state(rng, key)
+            tools, query, completion = self._masked(item, rng)
+            out += (self.before_tools, tools, self.after_tools, query, self.after_query, completion)
+            out.append(self.ends[True, item.irrelevant])
+            return
+        templates = item.templates
+        out.append(self.before_tools)
+        if len(templates) > 1:
+            order = plain_order(key, len(templates))
+            out.append(templates[order[0]].plain)
+            out += [templates[i].after_comma for i in order[1:]]
+        elif templates:
+            out.append(templates[0].plain)
+        out += (self.after_tools, item.query, self.after_query, item.completion)
+        out.append(self.ends[False, item.irrelevant])
+
+    @staticmethod
+    def _masked(item: _Item, rng: random.Random) -> tuple[bytes, bytes, bytes]:
+        """The masked tool list (filling the tool templates), query and answer (rendered: an
+        example is masked about once in a run, too rarely for a template of its own to pay)."""
+        if item.shape is None:
+            item.shape = mask_shape(item.tools, item.example.calls)
+            item.calls = _call_positions(item)
+        plan = draw_plan(item.shape, rng)
+        assert plan.function_names is not None and plan.param_names is not None
+        names = plan.function_names + [name for names in plan.param_names for name in names]
+        encoded = "\0".join(names).encode().split(b"\0")  # masked names are ASCII without NUL
+        tools = _Renderer._masked_tools(item, plan, encoded)
+        example = item.example
+        if item.calls is not None:
+            answer = _escape(render_completion(_masked_calls(item.calls, plan)))
+        else:
+            answer = _escape(
+                render_completion([mask_call(c, name_maps(item.tools, plan)) for c in example.calls or []])
+            )
+        if not plan.defaults and item.plain_history:
+            query = item.query
+        elif item.lone_user:
+            content = example.messages[0].content
+            for swap in plan.defaults:
+                content = replace_value_in_text(content, swap.old, swap.new)
+            query = _escape(content)
+        else:
+            query = _escape(render_query(mask_messages(example.messages, name_maps(item.tools, plan), plan)))
+        return tools, query, answer
+
+    @staticmethod
+    def _masked_tools(item: _Item, plan: MaskPlan, encoded: list[bytes]) -> bytes:
+        swaps: dict[int, list[DefaultSwap]] = {}
+        for swap in plan.defaults:
+            swaps.setdefault(swap.tool, []).append(swap)
+        parts = []
+        start = len(item.tools)
+        for i, template in enumerate(item.templates):
+            stop = start + len(item.tools[i].params)
+            if template.named is not None and i not in swaps:
+                parts.append(template.named.fill([encoded[i], *encoded[start:stop]]))
+                start = stop
+                continue
+            masked, specs = template.with_specs(item.tools[i])
+            if masked is not None and i in swaps:
+                specs = list(specs)
+                tool = item.tools[i]
+                for swap in swaps[i]:
+                    spec = _param_spec_json(tool, swap_default(tool.params[swap.param], swap))
+                    if spec is None:
+                        masked = None
+                        break
+                    specs[swap.param] = _escape(spec)
+            if masked is None:
+                parts.append(_escape(_tool_json(masked_tool(item.tools[i], i, plan))))
+            else:
+                parts.append(masked.fill([encoded[i], *encoded[start:stop], *specs]))
+            start = stop
+        return b", ".join([parts[i] for i in plan.order])
+
+
+@dataclass
+class Loaded:
+    """What loading one block gave: its examples and what it left out."""
+
+    examples: list[Example]
+    skipped: int = 0
+    """Malformed records skipped."""
+    unanswered: int = 0
+    """Records without a gold answer, left out."""
+    errors: list[HammerError] = field(default_factory=list)
+    """The first few errors of the skipped records."""
+
+
+Loader = Callable[[int], Loaded]
+"""Block index -> its examples; runs in the process that renders the block. Raises
+:class:`HammerError` to stop the run (the error of the earliest failing block is raised)."""
+
+
+@dataclass
+class WriteStats:
+    """What was written, and what the loaders left out (per block)."""
+
+    lines: int = 0
+    examples: int = 0
+    masked: int = 0
+    irrelevant: int = 0
+    bytes: int = 0
+    workers: int = 1
+    block_examples: list[int] = field(default_factory=list)
+    """Examples per block."""
+    loaded: dict[int, Loaded] = field(default_factory=dict)
+    """Each block's load report (its ``examples`` dropped: they stayed in the workers)."""
+
+
+@dataclass
+class _Block:
+    examples: list[Example]
+    start: int = 0
+    """Index of the block's first example in the whole data set (the per-example seed)."""
+    items: list[_Item] | None = None
+
+
+_IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024
+
+
+def _pwrite_all(fd: int, pieces: list[bytes], offset: int) -> None:
+    """Write ``pieces`` one after another from ``offset`` (``pwritev``: no user-space copy)."""
+    for start in range(0, len(pieces), _IOV_MAX):
+        chunk = pieces[start : start + _IOV_MAX]
+        size = sum(map(len, chunk))
+        written = os.pwritev(fd, chunk, offset)
+        if written < size:  # a short write: finish the rest plainly
+            rest = memoryview(b"".join(chunk))[written:]
+            while rest:
+                n = os.pwrite(fd, rest, offset + written)
+                rest, written = rest[n:], written + n
+        offset += size
+
+
+_UNSET = -3
+_FAILED = -1
+_NOT_LOADED = -2
+MAX_PENDING = 8
+"""Rendered blocks a worker may hold while their place in the file is not yet known (a worker
+that runs ahead waits rather than hold more)."""
+_POLL_S = (0.0005, 0.02)
+"""A waiting worker polls after the first of these many seconds, backing off to the second: a
+short wait ends fast, and a long one (the other worker descheduled on a busy machine) does not
+burn CPU polling."""
+
+
+@dataclass
+class _Job:
+    """One worker's share: blocks ``rank``, ``rank + workers``, ... of ``n_blocks``.
+
+    Workers never wait for each other round by round (on a busy machine a barrier per round
+    costs more than the work): each publishes, in shared arrays, how many examples each of its
+    blocks holds (hence every example's index) and how many bytes each rendered block takes; a
+    block is written (``pwrite``) as soon as the sizes of everything before it are known. The
+    only wait for all is the one after loading.
+    """
+
+    n_blocks: int
+    load: Loader
+    renderer: _Renderer
+    epochs: int
+    workers: int
+    fd: int
+    counts: Any = None
+    """Shared: examples per block (_UNSET until loaded; _FAILED; _NOT_LOADED after a failure)."""
+    sizes: Any = None
+    """Shared: bytes per (epoch, block) slot, -1 until rendered."""
+    check: Callable[[], None] = lambda: None
+    """Raises if another worker died (called while waiting)."""
+    blocks: dict[int, _Block] = field(default_factory=dict)
+    loaded: dict[int, Loaded] = field(default_factory=dict)
+    errors: dict[int, HammerError] = field(default_factory=dict)
+    _known: int = 0
+    """Slots before this one all have known sizes ..."""
+    _end: int = 0
+    """... and end at this offset."""
+    _offsets: dict[int, int] = field(default_factory=dict)
+
+    def load_mine(self, rank: int) -> None:
+        for b in range(rank, self.n_blocks, self.workers):
+            try:
+                loaded = self.load(b)
+            except HammerError as err:
+                self.errors[b] = err
+                for later in range(b + self.workers, self.n_blocks, self.workers):
+                    self.counts[later] = _NOT_LOADED
+                self.counts[b] = _FAILED
+                return
+            self.blocks[b] = _Block(loaded.examples)
+            self.loaded[b] = replace(loaded, examples=[])
+            self.counts[b] = len(loaded.examples)
+
+    def wait(self, ready: Callable[[], bool]) -> None:
+        pause, longest = _POLL_S
+        while not ready():
+            self.check()
+            time.sleep(pause)
+            pause = min(2 * pause, longest)
+
+    def first_failure(self) -> int | None:
+        return next((b for b in range(self.n_blocks) if self.counts[b] == _FAILED), None)
+
+    def place_blocks(self) -> int:
+        """Give each block of this worker its first example's index; returns the total."""
+        start = 0
+        for b in range(self.n_blocks):
+            if b in self.blocks:
+                self.blocks[b].start = start
+            start += self.counts[b]
+        return start
+
+    def _flush(self, pending: dict[int, list[bytes]]) -> None:
+        """Write every pending block whose offset is now known."""
+        sizes, slots = self.sizes, self.epochs * self.n_blocks
+        while self._known < slots and sizes[self._known] >= 0:
+            self._offsets[self._known] = self._end
+            self._end += sizes[self._known]
+            self._known += 1
+        for slot in [s for s in pending if s < self._known]:
+            _pwrite_all(self.fd, pending.pop(slot), self._offsets.pop(slot))
+
+    def render_mine(self, rank: int, on_progress: Callable[[int], None] | None) -> None:
+        """Render this worker's blocks, epoch by epoch, writing each once its place is known."""
+        pending: dict[int, list[bytes]] = {}
+        reported = 0
+        for epoch in range(self.epochs):
+            for b in range(rank, self.n_blocks, self.workers):
+                slot = epoch * self.n_blocks + b
+                pieces = self.renderer.block(epoch, self.blocks[b])
+                pending[slot] = pieces
+                self.sizes[slot] = sum(map(len, pieces))
+                self._flush(pending)
+                if len(pending) > MAX_PENDING:
+                    self.wait(lambda: self._flush(pending) or len(pending) <= MAX_PENDING)
+                if on_progress is not None:
+                    done = sum(
+                        self.counts[s % self.n_blocks] for s in range(len(self.sizes)) if self.sizes[s] >= 0
+                    )
+                    on_progress(done - reported)
+                    reported = done
+        self.wait(lambda: self._flush(pending) or not pending)
+
+    def report(self) -> tuple[int, int, dict[int, Loaded], dict[int, HammerError]]:
+        irrelevant = sum(e.calls == [] for block in self.blocks.values() for e in block.examples)
+        return self.renderer.masked, irrelevant, self.loaded, self.errors
+
+
+def _child(job: _Job, rank: int, results: Any) -> None:
+    """A forked worker: load its blocks, render them, report (or report what stopped it)."""
+    try:
+        job.load_mine(rank)
+        job.wait(lambda: _UNSET not in job.counts)
+        if job.first_failure() is None:
+            job.place_blocks()
+            job.render_mine(rank, None)
+        results.put((job.report(), None))
+    except BaseException:
+        results.put((None, traceback.format_exc()))
+        raise SystemExit(1) from None
+
+
+def default_workers() -> int:
+    """Every core this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def write_prepared(
+    examples: Sequence[Example],
+    out: Path,
+    *,
+    epochs: int,
+    mask_ratio: float = DEFAULT_MASK_RATIO,
+    seed: int = 0,
+    fmt: OutputFormat = "prompt-completion",
+    workers: int | None = None,
+    block: int = BLOCK,
+    on_progress: Callable[[int], None] | None = None,
+) -> WriteStats:
+    """Write the output of :func:`iter_lines` for ``examples`` to ``out``, fast.
+
+    ``workers`` defaults to every core for large jobs; the output depends neither on it nor on
+    ``block`` (examples per block, the unit of work). ``on_progress(lines)`` is called as lines are
+    written. The file appears complete or not at all (written next to ``out``, then renamed).
+    """
+    n_blocks = -(-len(examples) // block)
+    if workers is None:
+        workers = default_workers() if epochs * len(examples) >= MIN_PARALLEL_LINES else 1
+    return write_blocks(
+        n_blocks,
+        lambda b: Loaded(list(examples[b * block : (b + 1) * block])),
+        out,
+        epochs=epochs,
+        mask_ratio=mask_ratio,
+        seed=seed,
+        fmt=fmt,
+        workers=workers,
+        on_progress=on_progress,
+    )
+
+
+def write_blocks(
+    n_blocks: int,
+    load: Loader,
+    out: Path,
+    *,
+    epochs: int,
+    mask_ratio: float = DEFAULT_MASK_RATIO,
+    seed: int = 0,
+    fmt: OutputFormat = "prompt-completion",
+    workers: int = 1,
+    on_loaded: Callable[[int], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> WriteStats:
+    """Load ``n_blocks`` blocks of examples with ``load`` and write their prepared lines to
+    ``out``: block after block, epoch after epoch, as :func:`iter_lines` would over the loaded
+    examples in block order. Loading happens in the workers too, so reading the inputs is as
+    parallel as rendering. ``on_loaded(examples)`` is called once everything is loaded (it may
+    raise to stop the run)."""
+    workers = max(1, min(workers, n_blocks))
+    renderer = _Renderer(mask_ratio=mask_ratio, seed=seed, fmt=fmt)
+    tmp = out.with_name(f".{out.name}.partial")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    job = _Job(n_blocks, load, renderer, epochs, workers, fd)
+    try:
+        if workers == 1:
+            stats = _run_alone(job, on_loaded, on_progress)
+        else:
+            stats = _run_parallel(job, on_loaded, on_progress)
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    os.replace(tmp, out)
+    stats.lines = epochs * stats.examples
+    stats.irrelevant *= epochs
+    stats.workers = workers
+    stats.block_examples = list(job.counts)
+    return stats
+
+
+def _run_alone(job: _Job, on_loaded, on_progress) -> WriteStats:
+    job.counts = [_UNSET] * job.n_blocks
+    job.sizes = [-1] * (job.epochs * job.n_blocks)
+    job.load_mine(0)
+    failed = job.first_failure()
+    if failed is not None:
+        raise job.errors[failed]
+    total = job.place_blocks()
+    if on_loaded is not None:
+        on_loaded(total)
+    job.render_mine(0, on_progress)
+    masked, irrelevant, loaded, _ = job.report()
+    return WriteStats(examples=total, masked=masked, irrelevant=irrelevant, bytes=job._end, loaded=loaded)
+
+
+def _run_parallel(job: _Job, on_loaded, on_progress) -> WriteStats:
+    """Rank 0 runs here, ranks 1.. in forked children (they inherit ``load``'s data, unpickled)."""
+    ctx = multiprocessing.get_context("fork")
+    job.counts = ctx.Array("q", [_UNSET] * job.n_blocks, lock=False)
+    job.sizes = ctx.Array("q", [-1] * (job.epochs * job.n_blocks), lock=False)
+    results = ctx.SimpleQueue()
+    children = [
+        ctx.Process(target=_child, args=(job, rank, results), daemon=True) for rank in range(1, job.workers)
+    ]
+    reports: list[tuple[Any, str | None]] = []
+
+    def check() -> None:  # a child that stopped early has said why, or died
+        if not results.empty():
+            reports.append(results.get())
+        if any(r[1] is not None for r in reports) or any(c.exitcode not in (None, 0) for c in children):
+            raise RuntimeError("a prepare worker failed:\n" + "\n".join(r[1] or "" for r in reports))
+
+    job.check = check
+    for child in children:
+        child.start()
+    total = -1
+    try:
+        job.load_mine(0)
+        job.wait(lambda: _UNSET not in job.counts)
+        if job.first_failure() is None:
+            total = job.place_blocks()
+            if on_loaded is not None:
+                on_loaded(total)
+            job.render_mine(0, on_progress)
+        while len(reports) < len(children):
+            reports.append(results.get())
+    except BaseException:
+        for child in children:
+            child.terminate()
+            child.join()
+        raise
+    for child in children:
+        child.join()
+    masked, irrelevant, loaded, errors = job.report()
+    for report, crash in reports:
+        if crash is not None:
+            raise RuntimeError(f"a prepare worker failed:\n{crash}")
+        masked += report[0]
+        irrelevant += report[1]
+        loaded.update(report[2])
+        errors.update(report[3])
+    failed = job.first_failure()
+    if failed is not None:
+        raise errors[failed]
+    size = sum(job.sizes)
+    return WriteStats(examples=total, masked=masked, irrelevant=irrelevant, bytes=size, loaded=loaded)

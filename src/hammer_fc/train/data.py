@@ -1,0 +1,226 @@
+"""Training data: read the sources, turn each example into tokens, keep what fits.
+
+The answer is what the model learns; the prompt is context. Each sequence is the model's chat
+template around the Hammer prompt (exactly what inference sends: :class:`Encoder`) followed by
+the completion and the end-of-turn token, tokenized as two pieces so that the prompt/answer
+boundary is exact and the prompt tokens can be labelled ``-100``.
+
+Nothing is dropped silently: every example that is left out is counted in :class:`DataStats` by
+reason (no gold answer, over the cut-off, outside the token budget), and the stats are written
+next to the trained model.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from hammer_fc.augment.irrelevance import add_irrelevance, tool_pool
+from hammer_fc.errors import HammerError
+from hammer_fc.formats import read_examples
+from hammer_fc.inference.chat_format import ChatFormat
+from hammer_fc.prompts.training import render_completion, render_prompt
+from hammer_fc.schema import Example
+
+IGNORE_INDEX = -100
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A record of a prepared JSONL (``hammer data prepare``): already rendered, used as is."""
+
+    prompt: str
+    completion: str
+
+
+Item = Example | Prepared
+
+
+class Encoder:
+    """Tokenizes (prompt, completion) pairs as the model will see them at inference.
+
+    The prompt goes through :class:`hammer_fc.inference.chat_format.ChatFormat` (the model's own
+    chat template, the formatter every backend uses), so training and evaluation see the same text.
+    """
+
+    def __init__(self, tokenizer: Any) -> None:
+        self.tokenizer = tokenizer
+        self.chat = ChatFormat.from_tokenizer(tokenizer)
+        self.end = tokenizer.eos_token or ""
+        """What closes the answer, so that the model learns to stop."""
+
+    def __call__(self, prompt: str, completion: str) -> tuple[list[int], list[int]]:
+        """``(input_ids, labels)`` with the prompt tokens labelled :data:`IGNORE_INDEX`."""
+        head = self.tokenizer(self.chat.wrap(prompt), add_special_tokens=False)["input_ids"]
+        tail = self.tokenizer(completion + self.end, add_special_tokens=False)["input_ids"]
+        return head + tail, [IGNORE_INDEX] * len(head) + tail
+
+
+def render(item: Item) -> tuple[str, str]:
+    if isinstance(item, Prepared):
+        return item.prompt, item.completion
+    return render_prompt(item), render_completion(item.calls or [])
+
+
+@dataclass
+class DataStats:
+    """What went into a run, and what was left out and why."""
+
+    sources: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Per source: examples read, records skipped as invalid."""
+    no_gold_answer: int = 0
+    irrelevance_added: int = 0
+    over_cutoff: int = 0
+    longest_skipped: int = 0
+    over_no_call_share: int = 0
+    outside_token_budget: int = 0
+    examples: int = 0
+    no_call_examples: int = 0
+    categories: dict[str, int] = field(default_factory=dict)
+    prompt_tokens: int = 0
+    answer_tokens: int = 0
+    """Token counts of one epoch's plain (unmasked) views; masked views differ a little."""
+
+    @property
+    def tokens_per_epoch(self) -> int:
+        return self.prompt_tokens + self.answer_tokens
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "tokens_per_epoch": self.tokens_per_epoch}
+
+
+def _read_prepared(path: Path) -> list[Prepared] | None:
+    """The records of a prepared JSONL, or ``None`` when ``path`` is not one."""
+    if path.suffix != ".jsonl" or not path.is_file():
+        return None
+    with path.open("rb") as handle:
+        first = handle.readline()
+        try:
+            record = orjson.loads(first)
+        except orjson.JSONDecodeError:
+            return None
+        if not (isinstance(record, dict) and "prompt" in record and "completion" in record):
+            return None
+        items = []
+        for index, line in enumerate([first, *handle]):
+            if not line.strip():
+                continue
+            try:
+                rec = orjson.loads(line)
+                items.append(Prepared(str(rec["prompt"]), str(rec["completion"])))
+            except (orjson.JSONDecodeError, KeyError, TypeError) as err:
+                raise HammerError(f"not a prepared record: {err}", file=str(path), record=index) from err
+    return items
+
+
+def read_sources(sources: list[str], stats: DataStats) -> list[Item]:
+    """Every example of every source (a file in any readable format, a prepared JSONL, or a BFCL
+    spec such as ``bfcl:live``); invalid records are skipped and counted, never silently."""
+    items: list[Item] = []
+    for source in sources:
+        prepared = _read_prepared(Path(source))
+        if prepared is not None:
+            items.extend(prepared)
+            stats.sources[source] = {"read": len(prepared), "skipped_invalid": 0}
+            continue
+        if not source.startswith("bfcl:") and not Path(source).exists():
+            raise HammerError("no such data file", file=source, field="data")
+        result = read_examples(source, skip_invalid=True)
+        items.extend(result.examples)
+        stats.sources[source] = {"read": len(result.examples), "skipped_invalid": result.skipped}
+    return items
+
+
+def _is_no_call(item: Item) -> bool:
+    return isinstance(item, Example) and item.calls == []
+
+
+def _cap_no_call(kept: list[Any], share: float, stats: DataStats, rng: random.Random) -> list[Any]:
+    """At most ``share`` of ``kept`` answers ``[]``: a seeded random subset of them stays."""
+    no_call = [i for i, entry in enumerate(kept) if _is_no_call(entry[0])]
+    others = len(kept) - len(no_call)
+    allowed = int(share * others / (1 - share))
+    if len(no_call) <= allowed:
+        return kept
+    dropped = set(rng.sample(no_call, len(no_call) - allowed))
+    stats.over_no_call_share = len(dropped)
+    return [entry for i, entry in enumerate(kept) if i not in dropped]
+
+
+def _category(item: Item) -> str:
+    if isinstance(item, Prepared):
+        return "prepared"
+    return str(item.meta.get("category") or item.meta.get("bench") or item.meta.get("source") or "other")
+
+
+def load_training_data(
+    sources: list[str],
+    tokenizer: Any,
+    *,
+    cutoff: int,
+    add_irrelevance_share: float,
+    no_call_share: float | None = None,
+    token_budget: int | None,
+    epochs: int,
+    seed: int,
+) -> tuple[list[Item], list[int], DataStats]:
+    """The examples a run trains on, their plain views' token lengths, and the stats of how they
+    were chosen.
+
+    Examples without a gold answer (BFCL ``live_relevance``: any call is right) cannot be trained
+    on; examples over ``cutoff`` tokens are skipped; with a ``token_budget`` a seeded random
+    subset is kept whose tokens over all ``epochs`` fit it.
+    """
+    stats = DataStats()
+    items = read_sources(sources, stats)
+    examples = [i for i in items if isinstance(i, Example)]
+    stats.no_gold_answer = sum(1 for e in examples if e.calls is None)
+    examples = [e for e in examples if e.calls is not None]
+    prepared = [i for i in items if isinstance(i, Prepared)]
+    if add_irrelevance_share > 0 and examples:
+        rng = random.Random(seed)
+        grown = add_irrelevance(examples, add_irrelevance_share, rng, tool_pool(examples))
+        stats.irrelevance_added = len(grown) - len(examples)
+        examples = grown
+    kept: list[tuple[Item, int, int]] = []
+    encode = Encoder(tokenizer)
+    for item in [*examples, *prepared]:
+        ids, labels = encode(*render(item))
+        if len(ids) > cutoff:
+            stats.over_cutoff += 1
+            stats.longest_skipped = max(stats.longest_skipped, len(ids))
+            continue
+        answer = sum(1 for label in labels if label != IGNORE_INDEX)
+        kept.append((item, len(ids) - answer, answer))
+    if no_call_share is not None:
+        kept = _cap_no_call(kept, no_call_share, stats, random.Random(seed))
+    if token_budget is not None:
+        order = list(range(len(kept)))
+        random.Random(seed).shuffle(order)
+        chosen, spent = [], 0
+        for index in order:
+            cost = epochs * (kept[index][1] + kept[index][2])
+            if spent + cost <= token_budget:
+                chosen.append(index)
+                spent += cost
+        stats.outside_token_budget = len(kept) - len(chosen)
+        kept = [kept[i] for i in sorted(chosen)]
+    if not kept:
+        raise HammerError(
+            f"no usable training example in {', '.join(sources)} "
+            f"({stats.no_gold_answer} without a gold answer, {stats.over_cutoff} over the cut-off of "
+            f"{cutoff} tokens, {stats.over_no_call_share} over the no-call share, "
+            f"{stats.outside_token_budget} outside the token budget)",
+            field="data",
+        )
+    stats.examples = len(kept)
+    stats.no_call_examples = sum(1 for item, _, _ in kept if _is_no_call(item))
+    stats.categories = dict(Counter(_category(item) for item, _, _ in kept))
+    stats.prompt_tokens = sum(p for _, p, _ in kept)
+    stats.answer_tokens = sum(a for _, _, a in kept)
+    return [item for item, _, _ in kept], [p + a for _, p, a in kept], stats

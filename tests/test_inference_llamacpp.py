@@ -1,0 +1,95 @@
+"""The llama.cpp backend on the embedded SmolLM2-135M GGUF: prompt layout, prefix KV reuse,
+grammar-constrained decoding, and backend selection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from hammer_fc.errors import HammerError
+from hammer_fc.inference.base import ContextOverflow, default_backend, load_backend
+from hammer_fc.inference.llamacpp_backend import LlamaCppBackend, common_prefix
+from hammer_fc.models import resolve
+from hammer_fc.prompts import render_chat, render_prompt
+from hammer_fc.schema import Example, Message, Param, Tool
+
+
+@pytest.fixture(scope="module")
+def backend() -> Iterator[LlamaCppBackend]:
+    engine = LlamaCppBackend(resolve("smollm2-135m", prefer="gguf"), n_ctx=4096)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="module")
+def cases() -> list[Example]:
+    """Two short cases (the prompts are mostly the shared instruction: quick to prefill)."""
+    weather = Tool("weather", "Current weather in a city.", [Param("city", "string", "City name.", True)])
+    clock = Tool("clock", "Current time in a timezone.", [Param("zone", "string", "IANA zone.", True)])
+    return [
+        Example([Message("user", "Weather in Lyon?")], [weather], id="a"),
+        Example([Message("user", "What time is it in Tokyo?")], [clock], id="b"),
+    ]
+
+
+def test_prompt_is_the_training_prompt_in_the_gguf_chat_template(backend: LlamaCppBackend, cases) -> None:
+    text = backend.format(cases[0], "hammer")
+    assert text.startswith("<|im_start|>system\n")
+    assert f"<|im_start|>user\n{render_prompt(cases[0])}<|im_end|>\n" in text
+    assert text.endswith("<|im_start|>assistant\n")
+    assert backend.format(cases[0], "hammer-chat") == render_chat(cases[0])  # SmolLM2 adds no BOS
+    with pytest.raises(HammerError, match="unknown prompt template"):
+        backend.format(cases[0], "chatml")
+
+
+def test_consecutive_hammer_prompts_share_a_long_prefix(backend: LlamaCppBackend, cases) -> None:
+    a, b = (backend.tokenize(backend.format(c, "hammer")) for c in cases)
+    assert common_prefix(a, b) > 150  # the system turn and the task instruction
+
+
+def test_prefix_reuse_gives_the_same_outputs_as_recomputing(backend: LlamaCppBackend) -> None:
+    head = "<|im_start|>user\nList three facts about the planet Mars and one about the Moon, briefly. "
+    prompts = [head + "Start with its size.<|im_end|>\n<|im_start|>assistant\n", head + "<|im_end|>\n"]
+    shared = common_prefix(*(backend.tokenize(p) for p in prompts))
+
+    backend.reuse_prefix = False
+    before = backend.stats.reused_tokens
+    fresh = backend.generate(prompts, max_new_tokens=8)
+    assert backend.stats.reused_tokens == before
+
+    backend.reuse_prefix = True
+    reused = backend.generate(prompts, max_new_tokens=8)
+    again = backend.generate(prompts[1:], max_new_tokens=8)  # the same prompt twice in a row
+    assert backend.stats.reused_tokens - before >= 2 * shared > 0
+    assert reused == fresh and again == fresh[1:]
+    assert all(fresh), "the model should say something"
+
+
+def test_grammar_forces_the_answer(backend: LlamaCppBackend) -> None:
+    grammar = 'root ::= "```\\n[" ("]" | "{}]") "\\n```"'
+    prompt = "<|im_start|>user\nSay hello.<|im_end|>\n<|im_start|>assistant\n"
+    assert backend.generate([prompt], max_new_tokens=32, grammar=grammar)[0] in (
+        "```\n[]\n```",
+        "```\n[{}]\n```",
+    )
+
+
+def test_prompt_longer_than_the_context_is_refused(backend: LlamaCppBackend) -> None:
+    with pytest.raises(ContextOverflow) as err:
+        backend.generate(["short", "word " * 5000], max_new_tokens=1)
+    assert err.value.index == 1 and "context holds 4096" in str(err.value)
+
+
+def test_backend_choice_follows_the_model_spec(tmp_path) -> None:
+    assert default_backend(resolve("smollm2-135m")) == "llamacpp"
+    assert default_backend(resolve("openai:m@http://127.0.0.1:9/v1")) == "openai"
+    (tmp_path / "adapter_config.json").write_text("{}")
+    with_adapter = resolve("smollm2-135m", adapter=str(tmp_path))
+    assert default_backend(with_adapter) == "hf"
+    with pytest.raises(HammerError, match="without an adapter"):
+        load_backend(with_adapter, "llamacpp")
+    with pytest.raises(HammerError, match="unknown backend"):
+        load_backend(resolve("smollm2-135m"), "vllm")
+    with pytest.raises(HammerError, match="needs an openai"):
+        load_backend(resolve("smollm2-135m"), "openai")

@@ -1,0 +1,307 @@
+"""Training: the per-epoch masked dataset, data selection, recipes, and real tiny runs
+(a randomly initialised 2-layer llama with the SmolLM2 tokenizer, a few steps) incl. resume."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from hammer_fc.errors import HammerError
+from hammer_fc.formats import write_examples
+from hammer_fc.formats.bfcl import load_bfcl
+from hammer_fc.models import load_tokenizer, resolve
+from hammer_fc.schema import Example, Message, Tool
+from hammer_fc.train.config import TrainConfig, load_recipe
+from hammer_fc.train.data import IGNORE_INDEX, load_training_data
+from hammer_fc.train.dataset import EpochSampler, MaskedEpochDataset
+from hammer_fc.train.trainer import CHECKPOINTS, TrainJob, run_training
+
+
+def build_tiny(out: Path) -> Path:
+    """A tiny random llama (hidden 64, 2 layers) with the SmolLM2 tokenizer, and 8 examples."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tokenizer = load_tokenizer(resolve("smollm2-135m"))
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    LlamaForCausalLM(config).save_pretrained(out / "model")
+    tokenizer.save_pretrained(out / "model")
+    examples = [e for e in load_bfcl("live_simple") if len(e.tools) == 1][:6] + load_bfcl("live_irrelevance")[
+        :2
+    ]
+    write_examples(examples, out / "data.jsonl", "xlam")
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture(scope="session")
+def tokenizer(tiny: Path):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(tiny / "model")
+
+
+def tiny_recipe(**overrides) -> TrainConfig:
+    base = load_recipe("smollm2-cpu")
+    base = replace(base, lora=replace(base.lora, r=4, alpha=8, top_layers=1))
+    fields = dict(
+        cutoff=1024,
+        token_budget=None,
+        no_call_share=None,
+        batch_size=2,
+        grad_accum=1,
+        logging_steps=1,
+        save_steps=2,
+        save_total_limit=None,
+        epochs=3,
+        learning_rate=1e-3,
+        warmup_ratio=0.0,
+    )
+    return replace(base, **{**fields, **overrides})
+
+
+def example(name: str, query: str) -> Example:
+    from hammer_fc.schema import Param, ToolCall
+
+    tool = Tool(name, "Look something up.", [Param("city", "string", "The city.", required=True)])
+    return Example([Message("user", query)], [tool], [ToolCall(name, {"city": "Paris"})], id=name)
+
+
+def test_recipes_hold_the_paper_defaults_and_reject_typos(tmp_path: Path) -> None:
+    paper = load_recipe("hammer-paper")
+    assert (paper.lora.r, paper.learning_rate, paper.lr_scheduler, paper.weight_decay, paper.cutoff) == (
+        32,
+        5e-5,
+        "cosine",
+        0.01,
+        2048,
+    )
+    assert (paper.batch_size, paper.grad_accum, paper.dtype, paper.lora.top_layers) == (4, 2, "bf16", None)
+    assert paper == TrainConfig(add_irrelevance=0.1)
+    cpu = load_recipe("smollm2-cpu", max_steps=7)
+    assert (cpu.dtype, cpu.max_steps, cpu.lora.top_layers) == ("fp32", 7, 8)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("learning_rte: 1e-4\n")
+    with pytest.raises(HammerError, match="learning_rte"):
+        load_recipe(str(bad))
+    with pytest.raises(HammerError, match="mask_ratio"):
+        load_recipe(None, mask_ratio=1.5)
+
+
+def test_every_epoch_redraws_the_masking_and_labels_only_the_answer(tokenizer) -> None:
+    items = [example(f"lookup_{i}", f"Weather in Paris, case {i}?") for i in range(12)]
+    dataset = MaskedEpochDataset(items, tokenizer, mask_ratio=0.5, seed=3, cutoff=1024)
+    epochs = [[dataset.view(e * len(items) + i) for i in range(len(items))] for e in range(3)]
+    masked = [[m for _, m in epoch] for epoch in epochs]
+    assert any(masked[0]) and not all(masked[0])
+    assert masked[0] != masked[1] != masked[2]  # drawn afresh per epoch ...
+    again = MaskedEpochDataset(items, tokenizer, mask_ratio=0.5, seed=3, cutoff=1024)
+    assert again[len(items) + 5] == dataset[len(items) + 5]  # ... and reproducible from the seed
+    names = {epochs[e][0][0].tools[0].name for e in range(3)}
+    assert "lookup_0" in names or len(names) == 3
+    record = dataset[0]
+    answer = [
+        t for t, label in zip(record["input_ids"], record["labels"], strict=True) if label != IGNORE_INDEX
+    ]
+    first = record["labels"].index(next(label for label in record["labels"] if label != IGNORE_INDEX))
+    assert record["labels"][:first] == [IGNORE_INDEX] * first
+    text = tokenizer.decode(answer)
+    view = dataset.view(0)[0]
+    assert text.startswith("```") and text.endswith(tokenizer.eos_token) and '"Paris"' in text
+    assert f'"name": "{view.calls[0].name}"' in text  # the answer follows the view's (masked) names
+    # Training sees exactly the text evaluation sends (the shared chat formatter):
+    from hammer_fc.inference.chat_format import ChatFormat, render_case
+
+    prompt = render_case(view, "hammer", ChatFormat.from_tokenizer(tokenizer))
+    assert record["input_ids"][:first] == tokenizer(prompt, add_special_tokens=False)["input_ids"]
+
+
+def test_packed_answer_only_loss_equals_the_loss_of_each_example_alone(tiny: Path, tokenizer) -> None:
+    """Flattened examples must not attend to each other, and the head-on-answers-only loss must be
+    the model's answer-only loss: compare with the examples run one by one."""
+    from transformers import AutoModelForCausalLM, DataCollatorForSeq2Seq, DataCollatorWithFlattening
+
+    from hammer_fc.train.loss import answer_only_loss
+
+    model = AutoModelForCausalLM.from_pretrained(tiny / "model")
+    items = [example(f"lookup_{i}", f"Weather in Paris, case {i}?") for i in range(3)]
+    dataset = MaskedEpochDataset(items, tokenizer, mask_ratio=0.5, seed=0, cutoff=1024)
+    features = [dataset[i] for i in range(3)]
+    total, count = torch.tensor(0.0), 0
+    for feature in features:
+        labels = torch.tensor([feature["labels"]])
+        n = int((labels[:, 1:] != IGNORE_INDEX).sum())
+        total += model(input_ids=torch.tensor([feature["input_ids"]]), labels=labels).loss * n
+        count += n
+    packed = DataCollatorWithFlattening(return_position_ids=True)(features)
+    padded = DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=IGNORE_INDEX)(features)
+    with torch.no_grad():
+        torch.testing.assert_close(answer_only_loss(model, packed), total / count)
+        torch.testing.assert_close(answer_only_loss(model, padded), total / count)
+        torch.testing.assert_close(
+            answer_only_loss(model, packed, torch.tensor(2 * count)), total / count / 2
+        )
+
+
+def test_sampler_shuffles_each_epoch_over_its_own_indices() -> None:
+    sampler = EpochSampler(10, seed=1)
+    first = list(sampler)
+    sampler.set_epoch(2)
+    third = list(sampler)
+    assert sorted(first) == list(range(10)) and sorted(third) == list(range(20, 30))
+    assert [i - 20 for i in third] != first
+    sampler.set_epoch(0)
+    assert list(sampler) == first
+    lengths = [random.Random(i).randint(10, 1000) for i in range(200)]
+    grouped = list(EpochSampler(200, seed=1, lengths=lengths, batch_size=4))
+    assert sorted(grouped) == list(range(200))
+    spread = [
+        max(lengths[i] for i in b) - min(lengths[i] for i in b)
+        for b in zip(*[iter(grouped)] * 4, strict=True)
+    ]
+    assert sum(spread) / len(spread) < 100  # similar lengths per batch (random batches: ~500)
+    assert grouped != sorted(grouped, key=lambda i: lengths[i])  # still shuffled
+
+
+def test_data_selection_counts_what_it_leaves_out(tiny: Path, tokenizer) -> None:
+    src = str(tiny / "data.jsonl")
+    items, _, stats = load_training_data(
+        [src], tokenizer, cutoff=640, add_irrelevance_share=0.5, token_budget=None, epochs=1, seed=0
+    )
+    assert stats.sources[src] == {"read": 8, "skipped_invalid": 0}
+    assert stats.irrelevance_added == 4  # round(0.5 x 8)
+    assert stats.over_cutoff > 0 and stats.longest_skipped > 640
+    assert len(items) == stats.examples == 12 - stats.over_cutoff
+    _, _, capped_stats = load_training_data(
+        [src],
+        tokenizer,
+        cutoff=2048,
+        add_irrelevance_share=0.5,
+        no_call_share=0.2,
+        token_budget=None,
+        epochs=1,
+        seed=0,
+    )
+    # 6 of 12 answer []: 6 calls allow int(0.2 x 6 / 0.8) = 1
+    assert capped_stats.no_call_examples == 1 and capped_stats.over_no_call_share == 5
+    _, _, budget_stats = load_training_data(
+        [src], tokenizer, cutoff=2048, add_irrelevance_share=0, token_budget=3000, epochs=2, seed=0
+    )
+    assert 2 * budget_stats.tokens_per_epoch <= 3000 and budget_stats.outside_token_budget > 0
+    with pytest.raises(HammerError, match="no usable training example"):
+        load_training_data(
+            [src], tokenizer, cutoff=64, add_irrelevance_share=0, token_budget=None, epochs=1, seed=0
+        )
+    with pytest.raises(HammerError, match="no such data file"):
+        load_training_data(
+            ["missing.json"],
+            tokenizer,
+            cutoff=64,
+            add_irrelevance_share=0,
+            token_budget=None,
+            epochs=1,
+            seed=0,
+        )
+
+
+def test_a_prepared_jsonl_is_used_as_rendered(tmp_path: Path, tokenizer) -> None:
+    path = tmp_path / "prepared.jsonl"
+    lines = [
+        {"prompt": f"Q{i}", "completion": "```\n[]\n```", "masked": False, "irrelevant": True}
+        for i in range(3)
+    ]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    items, lengths, stats = load_training_data(
+        [str(path)], tokenizer, cutoff=512, add_irrelevance_share=0.0, token_budget=None, epochs=1, seed=0
+    )
+    assert stats.categories == {"prepared": 3} and len(lengths) == 3
+    dataset = MaskedEpochDataset(items, tokenizer, mask_ratio=1.0, seed=0, cutoff=512)
+    assert dataset[3] == dataset[0]  # already rendered: every epoch sees the same text
+    path.write_text(json.dumps(lines[0]) + "\n{not json}\n")
+    with pytest.raises(HammerError, match="record 1"):
+        load_training_data(
+            [str(path)], tokenizer, cutoff=512, add_irrelevance_share=0.0, token_budget=None, epochs=1, seed=0
+        )
+
+
+def test_a_bad_model_path_is_a_clear_error(tmp_path: Path, tiny: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    job = TrainJob(str(tmp_path / "empty"), [str(tiny / "data.jsonl")], tmp_path / "out", tiny_recipe())
+    with pytest.raises(HammerError, match=r"no config\.json"):
+        run_training(job)
+
+
+def adapter(out: Path) -> dict[str, torch.Tensor]:
+    return load_file(out / "adapter_model.safetensors")
+
+
+def test_train_writes_everything_and_resume_ends_with_the_same_adapter(tmp_path: Path, tiny: Path) -> None:
+    data = [str(tiny / "data.jsonl")]
+    config = tiny_recipe(max_steps=6)
+    full = run_training(TrainJob(str(tiny / "model"), data, tmp_path / "full", config, command="test"))
+    out = full.out_dir
+    for name in (
+        "adapter_model.safetensors",
+        "adapter_config.json",
+        "tokenizer.json",
+        "train_config.yaml",
+        "data_stats.json",
+        "loss.png",
+        "README.md",
+    ):
+        assert (out / name).is_file(), name
+    stats = json.loads((out / "data_stats.json").read_text())
+    assert (
+        stats["run"]["steps"] == 6
+        and stats["run"]["tokens"] > 0
+        and stats["data"]["examples"] == 8 - stats["data"]["over_cutoff"]
+    )
+    assert "xlam" in (out / "README.md").read_text()
+    assert json.loads((out / "adapter_config.json").read_text())["layers_to_transform"] == [1]
+    before = load_file(Path(tiny / "model" / "model.safetensors"))
+    assert before  # the base stays untouched; the adapter moved away from its zero init:
+    assert any(t.abs().sum() > 0 for k, t in adapter(out).items() if "lora_B" in k)
+
+    # The state a run killed after its step-4 checkpoint leaves behind, resumed:
+    killed = tmp_path / "killed"
+    shutil.copytree(out / CHECKPOINTS / "checkpoint-4", killed / CHECKPOINTS / "checkpoint-4")
+    for name in ("run.yaml", "train_config.yaml"):
+        shutil.copy(out / name, killed / name)
+    resumed = run_training(TrainJob("", [], killed, TrainConfig(), resume=True))
+    assert resumed.summary["resumed_from"].endswith("checkpoint-4") and resumed.summary["steps"] == 6
+    a, b = adapter(out), adapter(killed)
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=1e-4, atol=1e-6)
+
+    with pytest.raises(HammerError, match="--resume"):
+        run_training(TrainJob(str(tiny / "model"), data, out, config))
+
+
+def test_full_fine_tuning_saves_a_whole_model(tmp_path: Path, tiny: Path) -> None:
+    config = tiny_recipe(max_steps=1, finetune="full", save_steps=100)
+    result = run_training(TrainJob(str(tiny / "model"), [str(tiny / "data.jsonl")], tmp_path / "ft", config))
+    assert (result.out_dir / "model.safetensors").is_file() and (result.out_dir / "config.json").is_file()
+    assert result.summary["trainable_params"] == result.summary["total_params"]
