@@ -69,7 +69,7 @@ def quickstart(
     out_dir: Annotated[Path, typer.Option("-o", "--out", help="Where every stage writes.")] = Path(
         "runs/quickstart"
     ),
-    eval_limit: Annotated[int, typer.Option(help="Cases per non-live BFCL category.")] = 4,
+    eval_limit: Annotated[int, typer.Option(help="Cases per non-live BFCL category.")] = 3,
     train_steps: Annotated[int, typer.Option(help="Optimizer steps of the short training run.")] = 6,
     seed: int = 0,
     threads: Annotated[int | None, typer.Option(help="llama.cpp threads (default: llama.cpp's).")] = None,
@@ -77,4 +77,8 @@ def quickstart(
     """The main job on the embedded model and data: prepare, evaluate, train, export, bench, serve."""
     from hammer_fc.quickstart import QuickstartOptions, run_quickstart
 
-    run_quickstart(QuickstartOptions(out_dir, eval_limit, train_steps, seed, threads))
+    run_quickstart(
+        QuickstartOptions(
+            out_dir=out_dir, eval_limit=eval_limit, train_steps=train_steps, seed=seed, threads=threads
+        )
+    )

@@ -17,11 +17,9 @@ A trainer that re-masks per epoch itself uses :func:`iter_epoch` (re-exported he
 
 from __future__ import annotations
 
-import gc
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +28,7 @@ import orjson
 from hammer_fc.augment.epochs import DEFAULT_MASK_RATIO, iter_epoch
 from hammer_fc.augment.irrelevance import add_irrelevance, irrelevance_count, tool_pool
 from hammer_fc.errors import HammerError
+from hammer_fc.formats import gc_paused
 from hammer_fc.prepare_writer import (
     BLOCK,
     MIN_PARALLEL_LINES,
@@ -270,22 +269,7 @@ class PrepareResult:
     seconds: float
 
 
-@contextmanager
-def _without_cycle_collection() -> Iterator[None]:
-    """Pause Python's cycle collector: loading makes millions of small containers (parsed
-    records, examples), which set off collections that traverse the whole heap again and again
-    (a tenth of the run's CPU here), and there is nothing for them to find: the data are trees. Forked
-    workers inherit the pause."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-@_without_cycle_collection()
+@gc_paused()
 def prepare(
     paths: Sequence[Path],
     out: Path,

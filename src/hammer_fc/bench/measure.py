@@ -8,7 +8,7 @@ processed cold (what the first request with a new tool list costs), except when 
 measured: there the prompt's KV cache is reused so that the timing holds decode steps only.
 
 A fresh process per model keeps memory figures apart: the peak resident set is the process's
-own high-water mark (``ru_maxrss``), and ``model_rss_mib`` is that peak less the resident set
+own high-water mark (``VmHWM``), and ``model_rss_mib`` is that peak less the resident set
 measured after imports and before loading, i.e. weights touched, KV cache and compute buffers.
 """
 
@@ -18,6 +18,7 @@ import resource
 import statistics
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from hammer_fc.schema import Example
@@ -58,6 +59,15 @@ def _rss_mib() -> float:
 
 
 def _peak_rss_mib() -> float:
+    """This process image's high-water mark. Linux keeps ``ru_maxrss`` across fork + exec, so a
+    spawned child of a large parent (the quickstart has trained a model) would report the
+    parent's peak; ``VmHWM`` belongs to the current address space only."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
