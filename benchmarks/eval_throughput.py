@@ -11,11 +11,12 @@ first alternates too), so that load from other processes on a shared machine slo
 Target: reuse at least 1.4x faster.
 
 The answers of both modes are compared and the ones that differ shown. Reuse computes the same
-values (the logits at the end of a prompt come out bit-identical), but recomputing a prompt longer
-than llama.cpp's 512-token micro-batch evaluates its tail in a second, small batch, and small
-batches run kernels that round differently; where the model's top two tokens are nearly tied,
-greedy decoding then takes the other branch. (Recomputed in one micro-batch, ``n_ubatch=2048``,
-such a prompt gives the reused answer again.)
+values (the logits at the end of a prompt come out bit-identical), but recomputing a prompt of 513
+tokens leaves its last token to a one-token micro-batch after llama.cpp's first 512, and a
+one-token batch runs kernels that round differently; where the model's top two tokens are nearly
+tied, greedy decoding then takes the other branch. (Measured: the 4 of 100 answers that differ
+all come from 513-token prompts, and recomputed in one micro-batch, ``n_ubatch=2048``, each gives
+the reused answer again.)
 
     .venv/bin/python benchmarks/eval_throughput.py                     # 100 cases
     .venv/bin/python benchmarks/eval_throughput.py --cases 20 --max-new-tokens 32
