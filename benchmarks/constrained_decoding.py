@@ -104,5 +104,6 @@ def main() -> None:
     change = f"{slowdown:.1%} slower" if slowdown > 0 else f"{-slowdown:.1%} faster"
     console.print(f"constrained decoding is {change} than free: {verdict} the target (at most 15% slower)")
 
+
 if __name__ == "__main__":
     main()

@@ -18,25 +18,12 @@ from unittest import mock
 
 import pytest
 
+from hammer_fc.formats.bfcl import BFCL_CATEGORIES
 from hammer_fc.formats.params import tool_from_function
 from hammer_fc.prompts import chat_messages, render_chat, render_completion
 from hammer_fc.schema import Example, Message, Tool, ToolCall
 
-SINGLE_TURN = [
-    "simple_python",
-    "simple_java",
-    "simple_javascript",
-    "multiple",
-    "parallel",
-    "parallel_multiple",
-    "live_simple",
-    "live_multiple",
-    "live_parallel",
-    "live_parallel_multiple",
-    "irrelevance",
-    "live_irrelevance",
-    "live_relevance",
-]
+SINGLE_TURN = list(BFCL_CATEGORIES)
 
 # ChatML as Qwen2.5 / Hammer 2.x apply it when the conversation starts with a system turn.
 CHATML = (

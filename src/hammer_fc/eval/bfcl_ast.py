@@ -36,26 +36,17 @@ from typing import Any, Literal
 
 from hammer_fc.errors import HammerError
 from hammer_fc.eval import bfcl_typed, bfcl_values
+from hammer_fc.formats.bfcl import BFCL_CATEGORIES
 from hammer_fc.schema import ToolCall
 
 Language = Literal["python", "java", "javascript"]
 
-AST_CATEGORIES = (
-    "simple_python",
-    "simple_java",
-    "simple_javascript",
-    "multiple",
-    "parallel",
-    "parallel_multiple",
-    "live_simple",
-    "live_multiple",
-    "live_parallel",
-    "live_parallel_multiple",
-)
-"""Categories judged call by call against a ground truth."""
-
 RELEVANCE_CATEGORIES = ("irrelevance", "live_irrelevance", "live_relevance")
 """Categories judged only on whether the output makes a call."""
+
+AST_CATEGORIES = tuple(c for c in BFCL_CATEGORIES if c not in RELEVANCE_CATEGORIES)
+"""Categories judged call by call against a ground truth: every single-turn category the
+readers know (``formats.bfcl``) but the relevance ones."""
 
 _PYTHON_TYPES: dict[str, type] = {
     "string": str,
