@@ -23,7 +23,7 @@ from hammer_fc.formats import read_examples
 from hammer_fc.prepare import iter_epoch, iter_lines, load_examples, prepare, with_irrelevance, write_prepared
 from hammer_fc.prompts.training import render_completion
 from hammer_fc.schema import Example, Message, Param, Tool, ToolCall
-from xlam_strategies import to_examples, write_dataset, xlam_dataset
+from xlam_strategies import LAYOUTS, to_examples, write_dataset, xlam_dataset
 
 TOOLS_START, TOOLS_END = "[BEGIN OF AVAILABLE TOOLS]\n", "\n[END OF AVAILABLE TOOLS]"
 
@@ -61,11 +61,12 @@ def synthetic(n: int) -> list[Example]:
     st.sampled_from([0.0, 0.5]),
     st.integers(0, 2**16),
     st.sampled_from(["prompt-completion", "alpaca"]),
+    st.sampled_from(LAYOUTS),
 )
-def test_fast_writer_gives_the_plain_renderers_bytes(records, epochs, ratio, share, seed, fmt):
+def test_fast_writer_gives_the_plain_renderers_bytes(records, epochs, ratio, share, seed, fmt, layout):
     options = {"epochs": epochs, "mask_ratio": ratio, "seed": seed}
     with tempfile.TemporaryDirectory() as tmp:
-        data = write_dataset(records, Path(tmp) / "data.json")
+        data = write_dataset(records, Path(tmp) / "data.json", layout)
         out = Path(tmp) / "out.jsonl"
         answered = [e for e in read_examples(data).examples if e.calls is not None]
         if not answered:

@@ -93,6 +93,16 @@ def to_examples(records: list[dict[str, Any]]) -> list[Example]:
     return [example_from_xlam(r, i, Path("generated.json")) for i, r in enumerate(records)]
 
 
-def write_dataset(records: list[dict[str, Any]], path: Path) -> Path:
-    path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+LAYOUTS = ("compact", "indent", "tabs", "jsonl")
+"""How a data set file is laid out: one JSON line, an indented JSON list (as xLAM's release), a
+tab-indented one, JSON Lines."""
+
+
+def write_dataset(records: list[dict[str, Any]], path: Path, layout: str = "compact") -> Path:
+    if layout == "jsonl":
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    else:
+        indent = {"compact": None, "indent": 4, "tabs": "\t"}[layout]
+        text = json.dumps(records, ensure_ascii=False, indent=indent)
+    path.write_text(text, encoding="utf-8")
     return path

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -29,6 +30,14 @@ from hammer_fc.augment.epochs import DEFAULT_MASK_RATIO, iter_epoch
 from hammer_fc.augment.irrelevance import add_irrelevance, irrelevance_count, tool_pool
 from hammer_fc.errors import HammerError
 from hammer_fc.formats import gc_paused
+from hammer_fc.formats.records import (
+    LineRecords,
+    ParsedRecords,
+    RecordSlices,
+    SplitError,
+    iter_records,
+    slice_records,
+)
 from hammer_fc.prepare_writer import (
     BLOCK,
     MIN_PARALLEL_LINES,
@@ -175,23 +184,32 @@ class XlamReader:
         return loaded
 
 
-def _open_records(path: Path, fmt: str | None) -> tuple[str, list[tuple[int, object]] | None]:
-    """The file's format and, for xLAM, its records: parsed once, the first one also telling the
-    format (the formats package's own rule), rather than once to detect and again to read."""
+Records = ParsedRecords | RecordSlices | LineRecords
+"""A file's records, parsed a range at a time (``parse(lo, hi)``)."""
+
+
+def _open_records(path: Path, fmt: str | None, *, split: bool = True) -> tuple[str, Records | None]:
+    """The file's format and, for xLAM, its records: cut (``split``; parsed later, by the
+    workers) or parsed once, the first one also telling the format (the formats package's own
+    rule) rather than once to detect and again to read."""
     from hammer_fc.formats import BFCL_SPEC_PREFIX, detect_format, format_of_record
-    from hammer_fc.formats.records import iter_records
 
     if str(path).startswith(BFCL_SPEC_PREFIX) or fmt not in (None, "xlam"):
         return fmt or detect_format(path), None
-    records = iter_records(path)
-    first = next(records, None)
-    if first is None or isinstance(first[1], HammerError):
+    source: Records | None = slice_records(path) if split else None
+    if source is not None:
+        try:
+            first = source.parse(0, 1)[0][1]
+        except SplitError:
+            source = None
+    if source is None:
+        source = ParsedRecords(list(iter_records(path)))
+        first = source.parse(0, 1)[0][1] if len(source) else None
+    if len(source) == 0 or isinstance(first, HammerError):
         name = fmt or detect_format(path)  # the formats package words the error
     else:
-        name = fmt or format_of_record(first[1], file=str(path))
-    if name != "xlam":
-        return name, None
-    return name, [] if first is None else [first, *records]
+        name = fmt or format_of_record(first, file=str(path))
+    return name, source if name == "xlam" else None
 
 
 def _stats(path: Path, fmt: str, loaded: Iterable[Loaded], examples: int) -> SourceStats:
@@ -218,9 +236,9 @@ def load_examples(
     sources = []
     xlam = XlamReader()
     for path in paths:
-        name, records = _open_records(path, fmt)
+        name, records = _open_records(path, fmt, split=False)
         if records is not None:
-            loaded = xlam.load(path, records, skip_invalid=skip_invalid)
+            loaded = xlam.load(path, records.parse(0, len(records)), skip_invalid=skip_invalid)
         else:
             result = read_examples(path, name, skip_invalid=skip_invalid)
             answered = [e for e in result.examples if e.calls is not None]
@@ -235,10 +253,10 @@ def load_examples(
 
 @dataclass
 class _XlamBlocks:
-    """xLAM records parsed in the parent, converted block by block in the workers (a
-    :data:`~hammer_fc.prepare_writer.Loader`), so reading is as parallel as rendering."""
+    """xLAM records cut (or parsed) in the parent, parsed and converted block by block in the
+    workers (a :data:`~hammer_fc.prepare_writer.Loader`), so reading is as parallel as rendering."""
 
-    files: list[tuple[Path, list[tuple[int, object]]]]
+    files: list[tuple[Path, Records]]
     block: int
     skip_invalid: bool
     table: list[tuple[int, int]] = field(default_factory=list)
@@ -252,7 +270,9 @@ class _XlamBlocks:
     def __call__(self, b: int) -> Loaded:
         f, start = self.table[b]
         path, records = self.files[f]
-        return self.reader.load(path, records[start : start + self.block], skip_invalid=self.skip_invalid)
+        return self.reader.load(
+            path, records.parse(start, start + self.block), skip_invalid=self.skip_invalid
+        )
 
 
 @dataclass
@@ -301,32 +321,12 @@ def prepare(
     opened = [(path, *_open_records(path, fmt)) for path in paths]
     if add_irrelevance == 0 and all(records is not None for _, _, records in opened):
         # The common case, xLAM in, nothing to add: the workers read as they write.
-        blocks = _XlamBlocks([(path, records) for path, _, records in opened], block, skip_invalid)  # type: ignore[misc]
-        reading = step(f"reading {len(paths)} file(s)", None)
-        writing: list[Callable[[int], None]] = []
-
-        def loaded(total: int) -> None:
-            reading(total)
-            _require_examples(total)
-            writing.append(step(f"writing {epochs} epoch(s)", epochs * total))
-
-        if workers is None:
-            records = sum(len(r) for _, r in blocks.files)
-            workers = default_workers() if epochs * records >= MIN_PARALLEL_LINES else 1
-        written = write_blocks(
-            len(blocks.table),
-            blocks,
-            out,
-            workers=workers,
-            on_loaded=loaded,
-            on_progress=lambda n: writing[0](n),
-            **options,  # type: ignore[arg-type]
-        )
-        sources = []
-        for f, (path, name, _) in enumerate(opened):
-            mine = [b for b, (file, _) in enumerate(blocks.table) if file == f]
-            count = sum(written.block_examples[b] for b in mine)
-            sources.append(_stats(path, name, [written.loaded[b] for b in mine], count))
+        xlam = {"out": out, "block": block, "skip_invalid": skip_invalid, "workers": workers, "step": step}
+        try:
+            written, sources = _write_xlam(opened, **xlam, **options)  # type: ignore[arg-type]
+        except SplitError:  # a cut that parsing did not confirm: parse the files whole
+            opened = [(path, *_open_records(path, fmt, split=False)) for path in paths]
+            written, sources = _write_xlam(opened, **xlam, **options)  # type: ignore[arg-type]
         inputs, added = written.examples, 0
     else:
         examples, sources = load_examples(
@@ -354,6 +354,48 @@ def prepare(
         written=written,
         seconds=time.perf_counter() - start,
     )
+
+
+def _write_xlam(
+    opened: list[tuple[Path, str, Records | None]],
+    *,
+    out: Path,
+    block: int,
+    skip_invalid: bool,
+    workers: int | None,
+    step: Callable[[str, int | None], Callable[[int], None]],
+    epochs: int,
+    **options: Any,
+) -> tuple[WriteStats, list[SourceStats]]:
+    """Write the prepared lines of xLAM files whose records the workers parse and convert."""
+    blocks = _XlamBlocks([(path, records) for path, _, records in opened], block, skip_invalid)  # type: ignore[misc]
+    reading = step(f"reading {len(opened)} file(s)", None)
+    writing: list[Callable[[int], None]] = []
+
+    def loaded(total: int) -> None:
+        reading(total)
+        _require_examples(total)
+        writing.append(step(f"writing {epochs} epoch(s)", epochs * total))
+
+    if workers is None:
+        records = sum(len(r) for _, r in blocks.files)
+        workers = default_workers() if epochs * records >= MIN_PARALLEL_LINES else 1
+    written = write_blocks(
+        len(blocks.table),
+        blocks,
+        out,
+        epochs=epochs,
+        workers=workers,
+        on_loaded=loaded,
+        on_progress=lambda n: writing[0](n),
+        **options,
+    )
+    sources = []
+    for f, (path, name, _) in enumerate(opened):
+        mine = [b for b, (file, _) in enumerate(blocks.table) if file == f]
+        count = sum(written.block_examples[b] for b in mine)
+        sources.append(_stats(path, name, [written.loaded[b] for b in mine], count))
+    return written, sources
 
 
 def _require_examples(n: int) -> None:

@@ -132,7 +132,36 @@ def _shuffled(n: int, rng: random.Random) -> list[int]:
     return order
 
 
-def _split(text: str, sizes: list[int]) -> list[str]:
+def _length_table(lengths: tuple[int, int]) -> bytes:
+    """A byte -> name length table for :func:`_lengths`: uniform over ``lengths``, 0 for the
+    last ``256 % span`` bytes (drawn again, so that no length is favoured)."""
+    low, high = lengths
+    span = high - low + 1
+    usable = 256 - 256 % span
+    return bytes(low + b % span if b < usable else 0 for b in range(256))
+
+
+_FUNCTION_LENGTHS = _length_table(FUNCTION_NAME_LENGTH)
+_PARAM_LENGTHS = _length_table(PARAM_NAME_LENGTH)
+
+
+def _lengths(rng: random.Random, k: int, table: bytes) -> bytes:
+    """``k`` name lengths from one ``getrandbits`` draw looked up in ``table`` (one C call where
+    a ``random()`` per name cost a fifth of masking an example); a rejected byte is drawn again."""
+    if not k:
+        return b""
+    sizes = rng.getrandbits(8 * k).to_bytes(k, "little").translate(table)
+    if 0 not in sizes:
+        return sizes
+    fixed = bytearray(sizes)
+    for i, size in enumerate(fixed):
+        while not size:
+            size = table[rng.getrandbits(8)]
+        fixed[i] = size
+    return bytes(fixed)
+
+
+def _split(text: str, sizes: bytes) -> list[str]:
     ends = list(accumulate(sizes))
     return [text[end - size : end] for end, size in zip(ends, sizes, strict=True)]
 
@@ -194,8 +223,8 @@ class MaskShape(NamedTuple):
     functions: bool
     counts: list[int] | None
     """Parameters per tool (``None`` when parameter names are kept)."""
-    lengths: list[tuple[int, int]]
-    """(shortest, number of lengths) of every name drawn, in draw order."""
+    params: int
+    """Parameter names drawn (the sum of ``counts``)."""
     used: list[tuple[int, int, Any]]
     """(tool, parameter, default) of every default a call passes and masking rewrites."""
     tools: int
@@ -210,12 +239,7 @@ def mask_shape(
     defaults: bool = True,
 ) -> MaskShape:
     """The shape of masking the (already deduplicated) ``tools`` (see :func:`draw_mask`)."""
-    n = len(tools)
     counts = [len(tool.params) for tool in tools] if params else None
-    f_low, f_high = FUNCTION_NAME_LENGTH
-    p_low, p_high = PARAM_NAME_LENGTH
-    lengths = [(f_low, f_high - f_low + 1)] * n if functions else []
-    lengths += [(p_low, p_high - p_low + 1)] * sum(counts or [])
     used = []
     called = {c.name for c in calls} if defaults and calls else ()
     for i, tool in enumerate(tools if called else ()):
@@ -234,19 +258,20 @@ def mask_shape(
                 ):
                     used.append((i, j, value))
                     break
-    return MaskShape(functions, counts, lengths, used, n)
+    return MaskShape(functions, counts, sum(counts or ()), used, len(tools))
 
 
 def draw_plan(shape: MaskShape, rng: random.Random) -> MaskPlan:
     """Draw a masking of ``shape``, in the order :func:`draw_mask` documents."""
-    draw = rng.random
-    sizes = [low + int(draw() * span) for low, span in shape.lengths]
-    names = _split(_text(rng, sum(sizes)), sizes)
     n = shape.tools
+    sizes = _lengths(rng, n if shape.functions else 0, _FUNCTION_LENGTHS)
+    sizes += _lengths(rng, shape.params, _PARAM_LENGTHS)
+    names = _split(_text(rng, sum(sizes)), sizes)
+    repeats = len(set(names)) < len(names)  # else no group below can hold a repeat
     function_names = None
     if shape.functions:
         function_names = names[:n]
-        if len(set(function_names)) < n:
+        if repeats:
             function_names = _unique(function_names, rng, FUNCTION_NAME_LENGTH)
     param_names = None
     if shape.counts is not None:
@@ -255,7 +280,7 @@ def draw_plan(shape: MaskShape, rng: random.Random) -> MaskPlan:
         for count in shape.counts:
             stop = start + count
             mine = names[start:stop]
-            param_names.append(mine if len(set(mine)) == count else _unique(mine, rng, PARAM_NAME_LENGTH))
+            param_names.append(_unique(mine, rng, PARAM_NAME_LENGTH) if repeats else mine)
             start = stop
     swaps = [DefaultSwap(i, j, value, _random_value(value, rng)) for i, j, value in shape.used]
     return MaskPlan(function_names, param_names, swaps, _shuffled(n, rng))
@@ -307,18 +332,21 @@ def _is_token(text: str, start: int, end: int) -> bool:
     return not (end + 1 < len(text) and text[end] == "." and text[end + 1] in _DIGITS)
 
 
-def replace_value_in_text(text: str, old: Any, new: Any) -> str:
-    """Replace whole-token occurrences of ``old`` by ``new`` in its own, capitalised, lower and upper case.
+def value_spans(text: str, old: Any) -> tuple[list[str], list[int]] | None:
+    """``text`` cut around the whole-token occurrences of ``old`` (in its own, capitalised, lower
+    and upper case): the pieces between them and the case of each occurrence (an index into the
+    four case functions), or ``None`` when there is none. :func:`join_value` puts a new value in.
 
     A left-to-right scan with ``str.find`` (at each place the longest spelling that stands alone
     wins), rather than a regular expression: values are nearly all distinct, and compiling a
-    pattern per value cost more than the rest of masking an example.
+    pattern per value cost more than the rest of masking an example. Split from the joining so
+    that a writer can cut a tool's description once and put in a fresh value per masking.
     """
-    old_s, new_s = str(old), str(new)
+    old_s = str(old)
     if not old_s or old_s.lower() not in text.lower():
-        return text
+        return None
     spellings = _spellings(old_s)
-    out, last, at = [], 0, 0
+    pieces, cases, last, at = [], [], 0, 0
     while True:
         found = [i for i in (text.find(spelling, at) for spelling, _ in spellings) if i >= 0]
         if not found:
@@ -327,12 +355,32 @@ def replace_value_in_text(text: str, old: Any, new: Any) -> str:
         for spelling, case in spellings:
             end = at + len(spelling)
             if text.startswith(spelling, at) and _is_token(text, at, end):
-                out += (text[last:at], _CASES[case](new_s))
+                pieces.append(text[last:at])
+                cases.append(case)
                 last = at = end
                 break
         else:
             at += 1
-    return "".join(out) + text[last:] if out else text
+    if not cases:
+        return None
+    pieces.append(text[last:])
+    return pieces, cases
+
+
+def join_value(pieces: list[str], cases: list[int], new: Any) -> str:
+    """The text :func:`value_spans` cut, with ``new`` in each occurrence's case."""
+    new_s = str(new)
+    out = [pieces[0]]
+    for case, piece in zip(cases, pieces[1:], strict=True):
+        out += (_CASES[case](new_s), piece)
+    return "".join(out)
+
+
+def replace_value_in_text(text: str, old: Any, new: Any) -> str:
+    """Replace whole-token occurrences of ``old`` by ``new`` in its own, capitalised, lower and
+    upper case (see :func:`value_spans`)."""
+    spans = value_spans(text, old)
+    return text if spans is None else join_value(*spans, new)
 
 
 @dataclass(frozen=True, slots=True)
