@@ -64,6 +64,7 @@ from hammer_fc.prompts.training import (
     PROMPT_MIDDLE,
     PROMPT_TAIL,
     describe_default,
+    fence,
     param_spec,
     render_completion,
     render_prompt,
@@ -71,7 +72,7 @@ from hammer_fc.prompts.training import (
     to_json,
     tool_to_prompt_dict,
 )
-from hammer_fc.schema import Example, Param, Tool, ToolCall
+from hammer_fc.schema import Example, Param, Tool
 
 _seed_state = _random.Random.seed
 """The C seeding under ``random.Random(int)``: the same state, without the Python-level wrapper
@@ -133,6 +134,14 @@ _PROBE = re.compile(rb'\\"\\\\u0000([SDV]\d*)\\\\u0000\\"|\\\\u0000([FP]\d*)\\\\
 ``\\\\u0000`` for a NUL)."""
 
 
+def _split_probes(text: str) -> tuple[list[bytes], list[str]]:
+    """``text`` escaped for the output line (``%`` doubled) and cut at its probes: the pieces
+    around them and the probes' keys. JSON escapes per character, so probes stay whole."""
+    pieces = _PROBE.split(_escape(text).replace(b"%", b"%%"))
+    keys = [(quoted or bare).decode() for quoted, bare in zip(pieces[1::3], pieces[2::3], strict=True)]
+    return pieces[0::3], keys
+
+
 @dataclass(slots=True)
 class Template:
     """Rendered text with a ``%s`` hole per probe, already escaped for the output line (masked
@@ -146,12 +155,16 @@ class Template:
     def parse(cls, text: str, index: dict[str, int], expected: list[str]) -> Template | None:
         """``text`` with its probes turned into holes; ``None`` if the probes found are not
         exactly ``expected`` (the text itself contained something probe-like)."""
-        escaped = _escape(text).replace(b"%", b"%%")  # JSON escapes per character: probes stay whole
-        keys = [(quoted or bare).decode() for quoted, bare in _PROBE.findall(escaped)]
+        parts, keys = _split_probes(text)
         if sorted(keys) != sorted(expected):
             return None
+        return cls.join(parts, keys, index)
+
+    @classmethod
+    def join(cls, parts: list[bytes], keys: list[str], index: dict[str, int]) -> Template:
+        """The template of the escaped ``parts`` with a hole for each of ``keys`` between them."""
         order = tuple(index[k] for k in keys)
-        return cls(_PROBE.sub(b"%s", escaped), None if order == tuple(range(len(index))) else order)
+        return cls(b"%s".join(parts), None if order == tuple(range(len(index))) else order)
 
     def fill(self, values: list[bytes]) -> bytes:
         if self.order is None:
@@ -178,8 +191,11 @@ class DefaultHole:
     @classmethod
     def build(cls, param: Param, rendered: bytes) -> DefaultHole | None:
         """The holes of ``param`` (``rendered``: its escaped spec), or ``None`` where filling
-        them would not give what rendering gives (checked here on the original value and on a
-        rewritten one)."""
+        them would not give what rendering gives. Only the default and the description depend on
+        the value (:func:`param_spec`), unless a key of the source overrides them; the template
+        is checked on the original value."""
+        if "default" in param.extra or "description" in param.extra:
+            return None
         spec = param_spec(param)
         if "description" not in spec or "default" not in spec:
             return None
@@ -188,22 +204,13 @@ class DefaultHole:
         if template is None:
             return None
         hole = cls(template, value_spans(param.description, param.default), param.description)
-        old, new = param.default, _probe_value(param.default)
-        swapped = _escape(_param_spec_json(swap_default(param, DefaultSwap(0, 0, old, new))))
-        if hole.fill(old) != rendered or hole.fill(new) != swapped:
-            return None
-        return hole
+        return hole if hole.fill(param.default) == rendered else None
 
     def fill(self, new: Any) -> bytes:
         """The escaped spec with ``new`` as its default, in the spec and in the description."""
         description = self.description if self.spans is None else join_value(*self.spans, new)
         description = describe_default(description, new)
         return self.template.fill([_escape(to_json(description)), _escape(to_json(new))])
-
-
-def _probe_value(value: Any) -> Any:
-    """A value of ``value``'s kind that differs from it, as a masking draws one."""
-    return "Xq_7z" if isinstance(value, str) else value + 3 if isinstance(value, int) else value + 0.37
 
 
 def _probe(tool: Tool) -> Tool:
@@ -226,23 +233,24 @@ def _name_text(name: str) -> bytes:
 
 @dataclass(slots=True)
 class ToolTemplate:
-    """A tool rendered once: ``plain`` for unmasked prompts and ``named``, the same text with holes
-    for the function and parameter names, for the common masking that rewrites no default
-    (``None`` when the probe cannot be trusted: the slow way is taken).
-
-    ``plain`` is ``named`` filled with the tool's own names (one rendering per tool, not two: each
-    worker renders every tool it meets, and xLAM has thousands). A masking that rewrites a
-    default needs the parameter specs as holes too: :meth:`with_specs` renders that form on first
-    use, only for the tools that need it.
-    """
+    """A tool rendered once, with holes: ``masked`` has one for the function name, each parameter
+    name and each parameter's spec (``specs``: the escaped specs as rendered), so that a masking
+    that rewrites a default re-renders only that spec; ``named``, the same text with the specs
+    filled in, serves the common masking that rewrites none; ``plain`` is ``named`` filled with
+    the tool's own names. Both are ``None`` when the probe cannot be trusted (the slow way is
+    taken). One rendering per tool: each worker renders every tool it meets, and xLAM has
+    thousands."""
 
     plain: bytes
     named: Template | None
+    masked: Template | None
+    specs: list[bytes]
     positions: dict[str, int] | None
     """Parameter name -> index (``None`` when a name repeats)."""
+    defaults: dict[int, Any]
+    """Parameter index -> its default, for those a masking may rewrite."""
     after_comma: bytes = b""
     """``, `` + ``plain``: the tool anywhere but first in the list."""
-    specs: tuple[Template | None, list[bytes]] | None = None
     holes: dict[int, DefaultHole | None] = field(default_factory=dict)
     """Parameter index -> its :class:`DefaultHole` (made on the first masking that rewrites it)."""
 
@@ -251,48 +259,53 @@ class ToolTemplate:
 
     @classmethod
     def build(cls, tool: Tool) -> ToolTemplate:
-        names = ["F", *(f"P{j}" for j in range(len(tool.params)))]
-        text = to_json(tool_to_prompt_dict(_probe(tool)))
-        named = Template.parse(text, {k: i for i, k in enumerate(names)}, names)
+        n = len(tool.params)
         positions: dict[str, int] | None = {p.name: j for j, p in enumerate(tool.params)}
-        if len(positions) < len(tool.params):  # type: ignore[arg-type]
+        if len(positions) < n:  # type: ignore[arg-type]
             positions = None  # repeated names collapse in the plain map
+        masked, named, specs = _masked_template(tool)
+        defaults = {j: p.default for j, p in enumerate(tool.params) if maskable_default(p)}
         if named is None or positions is None:
-            return cls(_escape(_tool_json(tool)), named, positions)
-        return cls(
-            named.fill([_name_text(tool.name), *(_name_text(p.name) for p in tool.params)]), named, positions
-        )
+            return cls(_escape(_tool_json(tool)), named, masked, specs, positions, defaults)
+        own = [_name_text(tool.name), *(_name_text(p.name) for p in tool.params)]
+        return cls(named.fill(own), named, masked, specs, positions, defaults)
 
-    def with_specs(self, tool: Tool) -> tuple[Template | None, list[bytes]]:
-        """The masked form with holes for the names and for every parameter spec (the escaped
-        specs as rendered), so that a masking re-renders only the parameters it rewrites."""
-        if self.specs is None:
-            self.specs = _spec_template(tool)
-        return self.specs
-
-    def rewritten_spec(self, tool: Tool, swap: DefaultSwap, rendered: bytes) -> bytes:
-        """Parameter ``swap.param``'s escaped spec (``rendered`` as it is) with the default
-        ``swap`` rewrites it to."""
+    def rewritten_spec(self, tool: Tool, swap: DefaultSwap) -> bytes:
+        """Parameter ``swap.param``'s escaped spec with the default ``swap`` rewrites it to."""
         j = swap.param
         if j not in self.holes:
-            self.holes[j] = DefaultHole.build(tool.params[j], rendered)
+            self.holes[j] = DefaultHole.build(tool.params[j], self.specs[j])
         hole = self.holes[j]
         if hole is not None:
             return hole.fill(swap.new)
         return _escape(_param_spec_json(swap_default(tool.params[j], swap)))
 
 
-def _spec_template(tool: Tool) -> tuple[Template | None, list[bytes]]:
+def _masked_template(tool: Tool) -> tuple[Template | None, Template | None, list[bytes]]:
+    """``tool`` rendered with probe names and probe specs: (the template with name and spec
+    holes, the one with name holes only, the escaped specs); ``(None, None, [])`` if the probe
+    cannot be trusted."""
     n = len(tool.params)
     rendered = tool_to_prompt_dict(_probe(tool))
     specs = rendered.get("parameters")
     if not isinstance(specs, dict) or list(specs) != [f"\0P{j}\0" for j in range(n)]:
-        return None, []
-    spec_texts = [to_json(spec) for spec in specs.values()]
+        return None, None, []
+    texts = [_escape(to_json(spec)) for spec in specs.values()]
     rendered["parameters"] = {name: f"\0S{j}\0" for j, name in enumerate(specs)}
-    keys = ["F", *(f"P{j}" for j in range(n)), *(f"S{j}" for j in range(n))]
-    masked = Template.parse(to_json(rendered), {k: i for i, k in enumerate(keys)}, keys)
-    return masked, [_escape(t) for t in spec_texts]
+    names = ["F", *(f"P{j}" for j in range(n))]
+    keys = names + [f"S{j}" for j in range(n)]
+    parts, found = _split_probes(to_json(rendered))
+    if sorted(found) != sorted(keys):
+        return None, None, []
+    if [k for k in found if k[0] != "S"] != names:  # JSON writes the function's name, then each parameter's
+        return None, None, []
+    masked = Template.join(parts, found, {k: i for i, k in enumerate(keys)})
+    # the same text with the specs written in ("%" doubled: it stays a format), the names as holes
+    spec_of = {f"S{j}": text.replace(b"%", b"%%") for j, text in enumerate(texts)}
+    fmt = [parts[0]]
+    for key, part in zip(found, parts[1:], strict=True):
+        fmt += (spec_of.get(key, b"%s"), part)
+    return masked, Template(b"".join(fmt), None), texts
 
 
 @dataclass(slots=True)
@@ -336,23 +349,24 @@ def _call_positions(item: _Item) -> tuple[_Positions, MaskShape] | None:
         if i < 0:
             positions.append((i, call.name, [(-1, k, v) for k, v in call.arguments.items()]))
             continue
-        params, specs = item.templates[i].positions, item.tools[i].params
+        params, defaults = item.templates[i].positions, item.templates[i].defaults
         if params is None:
             return None
         arguments = []
         for key, value in call.arguments.items():
             j = params.get(key, -1)
-            if j >= 0 and maskable_default(specs[j]) and same_value(value, specs[j].default):
+            if j in defaults and same_value(value, defaults[j]):
                 used.add((i, j))
             arguments.append((j, key, value))
         positions.append((i, call.name, arguments))
     counts = [len(tool.params) for tool in item.tools]
-    defaults = [(i, j, item.tools[i].params[j].default) for i, j in sorted(used)]
-    return positions, MaskShape(True, counts, sum(counts), defaults, len(item.tools))
+    rewritten = [(i, j, item.templates[i].defaults[j]) for i, j in sorted(used)]
+    return positions, MaskShape(True, counts, sum(counts), rewritten, len(item.tools))
 
 
-def _masked_calls(positions: _Positions, plan: MaskPlan) -> list[ToolCall]:
-    """The gold calls as :func:`mask_call` masks them, from their positions."""
+def _masked_calls(positions: _Positions, plan: MaskPlan) -> list[dict[str, Any]]:
+    """The gold calls as :func:`mask_call` masks them, from their positions, as the dicts
+    :meth:`ToolCall.to_dict` makes (built directly: this runs on every masked line)."""
     functions, params = plan.function_names, plan.param_names
     assert functions is not None and params is not None
     swapped = {(swap.tool, swap.param): swap for swap in plan.defaults}
@@ -366,7 +380,7 @@ def _masked_calls(positions: _Positions, plan: MaskPlan) -> list[ToolCall]:
                     value = swap.new
                 key = params[i][j]
             masked[key] = value
-        calls.append(ToolCall(functions[i] if i >= 0 else name, masked))
+        calls.append({"name": functions[i] if i >= 0 else name, "arguments": masked})
     return calls
 
 
@@ -469,7 +483,7 @@ class _Renderer:
         tools = _Renderer._masked_tools(item, plan, encoded)
         example = item.example
         if item.calls is not None:
-            answer = _escape(render_completion(_masked_calls(item.calls, plan)))
+            answer = _escape(fence(to_json(_masked_calls(item.calls, plan))))
         else:
             answer = _escape(
                 render_completion([mask_call(c, name_maps(item.tools, plan)) for c in example.calls or []])
@@ -498,12 +512,11 @@ class _Renderer:
                 parts.append(template.named.fill([encoded[i], *encoded[start:stop]]))
                 start = stop
                 continue
-            tool = item.tools[i]
-            masked, specs = template.with_specs(tool)
+            tool, masked, specs = item.tools[i], template.masked, template.specs
             if masked is not None and i in swaps:
                 specs = list(specs)
                 for swap in swaps[i]:
-                    specs[swap.param] = template.rewritten_spec(tool, swap, specs[swap.param])
+                    specs[swap.param] = template.rewritten_spec(tool, swap)
             if masked is None:
                 parts.append(_escape(_tool_json(masked_tool(tool, i, plan))))
             else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import json
+import mmap
 import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -53,11 +54,11 @@ _FIRST_CHAR = re.compile(rb"\s*(.)", re.DOTALL)
 _ONLY_SPACE = re.compile(rb"\s*\Z")
 
 
-def _is_json_list(data: bytes) -> bool:
+def _is_json_list(data: bytes | mmap.mmap, pos: int = 0) -> bool:
     """A JSON list of records, as opposed to JSON Lines whose first record is itself a list: the
     first line is a complete JSON value only in the latter (when more lines follow). Looks only
     at the start of ``data`` (no copy of a file that may be hundreds of MB)."""
-    first = _FIRST_CHAR.match(data)
+    first = _FIRST_CHAR.match(data, pos)
     if first is None or first.group(1) != b"[":
         return False
     start = first.start(1)
@@ -129,7 +130,7 @@ class RecordSlices:
     records raises :class:`SplitError`. JSON Lines are cut at line ends.
     """
 
-    def __init__(self, path: Path, data: bytes, starts: list[int], end: int) -> None:
+    def __init__(self, path: Path, data: mmap.mmap, starts: list[int], end: int) -> None:
         self.path, self.data, self.starts, self.end = path, data, starts, end
 
     def __len__(self) -> int:
@@ -138,19 +139,26 @@ class RecordSlices:
     def parse(self, lo: int, hi: int) -> list[tuple[int, Any]]:
         """Records ``lo`` to ``hi - 1`` (or the last), with their indices."""
         hi = min(hi, len(self.starts))
-        stop = self.starts[hi] if hi < len(self.starts) else self.end
-        text = self.data[self.starts[lo] : stop].rstrip()
+        start, end = self.starts[lo], self.starts[hi] if hi < len(self.starts) else self.end
+        data = self.data
+        while end > start and data[end - 1] in _SPACE:
+            end -= 1
         if hi < len(self.starts):
-            if not text.endswith(b","):
+            if data[end - 1] != _COMMA:
                 raise SplitError("records are not separated by commas", file=str(self.path))
-            text = text[:-1]
+            end -= 1
+        text = b"".join((b"[", memoryview(data)[start:end], b"]"))  # one copy of the range, no more
         try:
-            records = _loads(b"[" + text + b"]")
+            records = _loads(text)
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise SplitError(f"records {lo}-{hi - 1} do not parse: {err}", file=str(self.path)) from None
         if len(records) != hi - lo:
             raise SplitError(f"records {lo}-{hi - 1} hold {len(records)} values", file=str(self.path))
         return list(enumerate(records, lo))
+
+
+_SPACE = frozenset(b" \t\r\n\x0b\x0c")
+_COMMA = ord(",")
 
 
 class LineRecords:
@@ -177,23 +185,31 @@ _FIRST_OF_LIST = re.compile(rb"\s*\[(\s*)\{")
 
 def slice_records(path: Path) -> RecordSlices | LineRecords | None:
     """The file's records cut but not parsed, or ``None`` when it cannot be cut that way (one
-    compact line, an empty list, a first line that is not JSON): :func:`iter_records` then."""
-    data = _read_bytes(path)
-    if not _is_json_list(data):
-        lines = [line for line in data.splitlines() if line.strip()]
+    compact line, an empty list, a first line that is not JSON, no such file):
+    :func:`iter_records` then. A JSON list is mapped, not read: the parent touches only what it
+    scans, each worker copies its own ranges."""
+    try:
+        with path.open("rb") as f:
+            data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):  # missing, unreadable, empty: iter_records words the error
+        return None
+    pos = 3 if data[:3] == b"\xef\xbb\xbf" else 0
+    if not _is_json_list(data, pos):
+        lines = [line for line in data[pos:].splitlines() if line.strip()]
+        data.close()
         if not lines or _try_loads(lines[0]) is None:
             return None
         return LineRecords(path, lines)
-    match = _FIRST_OF_LIST.match(data)
+    match = _FIRST_OF_LIST.match(data, pos)
     if match is None or b"\n" not in match.group(1):
         return None
     indent = match.group(1).rpartition(b"\n")[2]
     record_start = re.compile(rb"\n" + re.escape(indent) + rb"\{")
     starts = [match.end() - 1] + [m.end() - 1 for m in record_start.finditer(data, match.end())]
     end = len(data) - 1
-    while end > 0 and data[end] in b" \t\r\n\x0b\x0c":  # rstrip() would copy the whole file
+    while end > 0 and data[end] in _SPACE:
         end -= 1
-    if data[end : end + 1] != b"]":
+    if data[end] != ord("]"):
         return None
     return RecordSlices(path, data, starts, end)
 

@@ -139,4 +139,9 @@ def render_prompt(example: Example) -> str:
 
 def render_completion(calls: list[ToolCall]) -> str:
     """The answer the model learns to write: the JSON list in a fenced block (``[]`` = no call)."""
-    return "```\n" + calls_json(calls) + "\n```"
+    return fence(calls_json(calls))
+
+
+def fence(answer: str) -> str:
+    """The answer's JSON in its fenced block (for a writer that builds the JSON itself)."""
+    return "```\n" + answer + "\n```"
