@@ -178,7 +178,7 @@ def main() -> None:
     parser.add_argument("--add-irrelevance", type=float, default=0.0, help="passed to prepare")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--mask-ratio", type=float, default=0.33)
-    parser.add_argument("--repeats", type=int, default=2, help="best of this many runs of each, interleaved")
+    parser.add_argument("--repeats", type=int, default=3, help="best of this many runs of each, interleaved")
     parser.add_argument("--workdir", type=Path, default=None, help="keep the generated data here (reused)")
     args = parser.parse_args()
     console = Console()

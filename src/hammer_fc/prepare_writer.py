@@ -213,13 +213,6 @@ class DefaultHole:
         return self.template.fill([_escape(to_json(description)), _escape(to_json(new))])
 
 
-def _probe(tool: Tool) -> Tool:
-    """``tool`` with probe names: "\0F\0" for the function, "\0P<j>\0" for parameter j."""
-    return replace(
-        tool, name="\0F\0", params=[replace(p, name=f"\0P{j}\0") for j, p in enumerate(tool.params)]
-    )
-
-
 _PLAIN_NAME = re.compile(r"[ !#-\[\]-~]*")
 r"""Printable ASCII but ``"`` and ``\``: the characters JSON writes as they are."""
 
@@ -286,10 +279,9 @@ def _masked_template(tool: Tool) -> tuple[Template | None, Template | None, list
     holes, the one with name holes only, the escaped specs); ``(None, None, [])`` if the probe
     cannot be trusted."""
     n = len(tool.params)
-    rendered = tool_to_prompt_dict(_probe(tool))
-    specs = rendered.get("parameters")
-    if not isinstance(specs, dict) or list(specs) != [f"\0P{j}\0" for j in range(n)]:
-        return None, None, []
+    probes = [f"\0P{j}\0" for j in range(n)]
+    rendered = tool_to_prompt_dict(tool, name="\0F\0", param_names=probes)
+    specs = rendered["parameters"]
     texts = [_escape(to_json(spec)) for spec in specs.values()]
     rendered["parameters"] = {name: f"\0S{j}\0" for j, name in enumerate(specs)}
     names = ["F", *(f"P{j}" for j in range(n))]

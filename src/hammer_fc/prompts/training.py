@@ -94,13 +94,17 @@ def param_spec(param: Param) -> dict[str, Any]:
     return spec
 
 
-def tool_to_prompt_dict(tool: Tool) -> dict[str, Any]:
+def tool_to_prompt_dict(
+    tool: Tool, *, name: str | None = None, param_names: list[str] | None = None
+) -> dict[str, Any]:
     """A tool as the Hammer prompt lists it: ``{"name", "description", "parameters"}`` with the
-    parameters a flat name -> spec map (no JSON-Schema wrapper), as in the xLAM data."""
+    parameters a flat name -> spec map (no JSON-Schema wrapper), as in the xLAM data. ``name``
+    and ``param_names`` stand in for the tool's own (a writer renders templates with them)."""
+    names = param_names if param_names is not None else [p.name for p in tool.params]
     return {
-        "name": tool.name,
+        "name": tool.name if name is None else name,
         "description": tool.description,
-        "parameters": {p.name: param_spec(p) for p in tool.params},
+        "parameters": {n: param_spec(p) for n, p in zip(names, tool.params, strict=True)},
     }
 
 
