@@ -133,3 +133,55 @@ def test_language_hints_match_bfcl_loader(category: str) -> None:
     for example in load_bfcl(category):
         expected = official(copy.deepcopy(example.meta["functions"]), category)
         assert [tool_to_function(t, "bfcl") for t in example.tools] == expected, example.id
+
+
+UNANSWERABLE = {
+    # BFCL's reader turns every element of an ArrayList<any> into a string; the answer holds ints
+    "simple_java_36": "type_error:java",
+    "simple_java_65": "type_error:java",
+    # the answer's nested dict lists a value where the checker wants a list of acceptable values
+    "simple_java_64": "value_error:dict_value",
+    # required arrays whose answer lists no acceptable value at all
+    "live_simple_106-63-0": "type_error:simple",
+    "live_simple_112-68-0": "type_error:simple",
+    # answers that contradict their function doc (a required parameter with no value, a parameter
+    # the doc does not have)
+    "live_multiple_507-149-4": "simple_function_checker:missing_required",
+    "live_multiple_964-207-0": "simple_function_checker:missing_required",
+    "live_multiple_862-181-3": "simple_function_checker:unexpected_param",
+}
+"""The BFCL cases no answer can pass: the official checker rejects their own possible answers."""
+
+
+@pytest.mark.parametrize("category", [c for c in BFCL_CATEGORIES if c != "live_relevance"])
+def test_every_gold_answer_passes_the_checker(category: str) -> None:
+    """What a model trained on the gold calls learns to write is what the leaderboard accepts:
+    Java and JavaScript values as the source strings BFCL reads back, required parameters
+    present, undeclared ones left out."""
+    from hammer_fc.eval.bfcl_ast import check_bfcl, to_bfcl_calls
+
+    failed = {}
+    for example in load_bfcl(category):
+        meta = example.meta
+        verdict = check_bfcl(category, meta["functions"], meta["ground_truth"], to_bfcl_calls(example.calls))
+        if not verdict.valid:
+            failed[example.id] = verdict.error_type
+    assert failed == {k: v for k, v in UNANSWERABLE.items() if k.rsplit("_", 1)[0] == category}
+
+
+def test_java_and_javascript_gold_values_are_source_strings() -> None:
+    java = {e.id: e.calls for e in load_bfcl("simple_java")}
+    assert java["simple_java_1"] == [
+        ToolCall(
+            "SQLCompletionAnalyzer.makeProposalsFromObject",
+            {
+                "object": "Customers",
+                "useShortName": "true",
+                "params": "new HashMap<String, Object>() "
+                '{{ put("limit", 50); put("schemaFilter", "public"); }}',
+            },
+        )
+    ]
+    js = {e.id: e.calls for e in load_bfcl("simple_javascript")}
+    status = js["simple_javascript_2"][0].arguments["status"]
+    assert status == '["completed", "failed"]'

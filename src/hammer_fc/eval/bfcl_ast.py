@@ -35,7 +35,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from hammer_fc.errors import HammerError
-from hammer_fc.eval import bfcl_typed, bfcl_values
+from hammer_fc.eval import bfcl_values
+from hammer_fc.formats import bfcl_typed
 from hammer_fc.formats.bfcl import BFCL_CATEGORIES
 from hammer_fc.schema import ToolCall
 

@@ -5,7 +5,11 @@ by id with ``possible_answer/BFCL_v4_<category>.json`` (``{"id", "ground_truth":
 [acceptable values]}}]}``). The gold calls take the *first* acceptable value of each parameter,
 ``""`` meaning "leave it out"; inside a dict value each key lists its acceptable values the same
 way, and an empty list of acceptable values (a handful of ``live_simple`` array parameters) is read
-as the empty array. Irrelevance categories have no answer file: the gold answer is no call
+as the empty array. Where an answer contradicts its function doc, the doc wins: a required
+parameter is not left out, an undeclared one is. In Java and JavaScript the gold value is the
+source string BFCL reads back as the acceptable value (``"true"``, ``"50L"``, ``new HashMap...``:
+:mod:`.bfcl_typed`), which is what a model must write. Every gold answer then passes the BFCL
+checker, except 8 cases whose own possible answers it rejects (tests/test_formats_bfcl.py). Irrelevance categories have no answer file: the gold answer is no call
 (``[]``); ``live_relevance`` accepts any call (``calls=None``). The raw function docs and the full
 possible-answer list stay in ``meta`` for the BFCL checker, which needs every acceptable value.
 
@@ -26,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from hammer_fc.errors import HammerError
+from hammer_fc.formats import bfcl_typed
 from hammer_fc.formats.params import tool_from_function
 from hammer_fc.formats.records import iter_records, message_from_turn, require_dict, require_list
 from hammer_fc.schema import Example, Message, ToolCall
@@ -100,17 +105,69 @@ def _resolve_nested(value: Any) -> Any:
     return value
 
 
-def calls_from_ground_truth(ground_truth: Any, field: str = "ground_truth") -> list[ToolCall]:
+def calls_from_ground_truth(
+    ground_truth: Any,
+    field: str = "ground_truth",
+    *,
+    functions: list[Any] | None = None,
+    language: str = "python",
+) -> list[ToolCall]:
+    """The gold calls (``functions``: the raw docs, for required parameters and declared types);
+    in Java and JavaScript each argument written as the source string BFCL reads back as an
+    acceptable value."""
     calls = []
+    docs = {f.get("name"): f for f in functions or [] if isinstance(f, dict)}
     for i, entry in enumerate(require_list(ground_truth, field)):
         if not isinstance(entry, dict) or len(entry) != 1:
             raise HammerError("each answer must be {function_name: {param: [values]}}", field=f"{field}[{i}]")
         ((name, params),) = entry.items()
         if not isinstance(params, dict):
             raise HammerError("parameters must be an object", field=f"{field}[{i}].{name}")
-        arguments = {p: first_acceptable(v) for p, v in params.items()}
+        schema = docs.get(name, {}).get("parameters", {})
+        schema = schema if isinstance(schema, dict) else {}
+        required, specs = set(schema.get("required", ())), schema.get("properties", {})
+        options = {p: _fitting(v, p in required, not docs or p in specs) for p, v in params.items()}
+        if language == "python":
+            arguments = {p: first_acceptable(v) for p, v in options.items()}
+        else:
+            arguments = {p: _typed_gold(v, specs.get(p), language) for p, v in options.items()}
         calls.append(ToolCall(name=name, arguments={p: v for p, v in arguments.items() if v != ""}))
     return calls
+
+
+def _fitting(options: Any, required: bool, declared: bool) -> Any:
+    """The acceptable values that fit the function doc: a required parameter without ``""``
+    ("may be left out"), a parameter the doc does not declare left out where allowed. A few BFCL
+    answers list them the other way round; the checker fails a call that follows them."""
+    if not isinstance(options, list) or "" not in options:
+        return options
+    if not declared:
+        return [""]
+    if required and any(o != "" for o in options):
+        return [o for o in options if o != ""]
+    return options
+
+
+_TYPED_LISTS = {"java": ("Array", "ArrayList"), "javascript": ("array",)}
+
+
+def _typed_gold(options: Any, spec: Any, language: str) -> Any:
+    """The first acceptable value that can be written as a source string BFCL reads back as it,
+    written so; the first acceptable value as it is when none can (BFCL then judges the gold
+    answer wrong too: it happens for values its reader cannot produce)."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
+        return first_acceptable(options)
+    declared = spec["type"]
+    items = spec.get("items")
+    item = items.get("type") if declared in _TYPED_LISTS[language] and isinstance(items, dict) else None
+    write = bfcl_typed.java_source if language == "java" else bfcl_typed.js_source
+    for option in options if isinstance(options, list) else [options]:
+        if option == "":
+            continue
+        text = write(_resolve_nested(option), declared, item)
+        if text is not None:
+            return text
+    return first_acceptable(options)
 
 
 def _messages(question: Any) -> list[Message]:
@@ -185,7 +242,7 @@ def example_from_bfcl(
     elif category in ANY_CALL_CATEGORIES or ground_truth is None:
         calls = None
     else:
-        calls = calls_from_ground_truth(ground_truth)
+        calls = calls_from_ground_truth(ground_truth, functions=functions, language=language_of(category))
     return Example(
         messages=_messages(record.get("question")),
         tools=[tool_from_function(f, path=f"function[{i}]") for i, f in enumerate(shown)],

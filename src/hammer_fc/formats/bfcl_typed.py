@@ -1,4 +1,5 @@
-"""Java and JavaScript argument values, read the way BFCL reads them.
+"""Java and JavaScript argument values, read the way BFCL reads them, and written so that BFCL
+reads back a given value.
 
 In the ``simple_java`` and ``simple_javascript`` categories every argument is written as
 source code in a string (``"5L"``, ``"new ArrayList<>(Arrays.asList(1, 2))"``,
@@ -7,6 +8,10 @@ declared type and then judges the Python value. A string that does not read as t
 type stays a string, so it fails the type check later instead of failing here. The reading is
 deliberately shallow (regular expressions, first match wins) because the leaderboard's verdict
 is defined by exactly that reading: a smarter parser would accept outputs BFCL rejects.
+
+BFCL's possible answers hold the values already read (``True``, ``50``, ``{"limit": 50}``), so a
+gold *answer* (what a model should write) needs the way back: :func:`java_source` and
+:func:`js_source` try the usual spellings of a value and keep the first that reads back as it.
 """
 
 from __future__ import annotations
@@ -230,3 +235,120 @@ def _js_object(code: str) -> Any:
         else:
             result[key] = _js_literal(value.strip("'\""))
     return result
+
+
+# --- Writing: the source string that reads back as a value ---------------------------------
+
+_JAVA_ITEM_NAMES = {"integer": "int", "String": "String", "char": "char"}
+
+
+def _same(read: Any, value: Any) -> bool:
+    """Equal and of the same kinds all the way down: numbers compare as numbers (BFCL reads a
+    ``float`` element ``60`` as ``60.0`` and accepts it for ``60``), but ``True`` is not ``1``."""
+    if isinstance(read, int | float) and isinstance(value, int | float):
+        return isinstance(read, bool) is isinstance(value, bool) and read == value
+    if type(read) is not type(value):
+        return False
+    if isinstance(value, list):
+        return len(read) == len(value) and all(_same(a, b) for a, b in zip(read, value, strict=True))
+    if isinstance(value, dict):
+        return read.keys() == value.keys() and all(_same(read[k], value[k]) for k in value)
+    return read == value
+
+
+def _scalar(value: Any, *, quote: bool) -> str | None:
+    """A scalar as Java/JavaScript writes it (strings quoted when ``quote``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return f'"{value}"' if quote else value
+    return None
+
+
+def _joined(values: list[Any], *, quote: bool) -> str | None:
+    parts = [_scalar(v, quote=quote) for v in values]
+    return None if any(p is None for p in parts) else ", ".join(parts)  # type: ignore[arg-type]
+
+
+def _java_elements(values: list[Any], item: str | None, *, quote: bool) -> str | None:
+    """List elements as Java writes them: typed scalars as their type reads them (``101L`` for a
+    ``long``), anything else as a literal."""
+    if item not in (None, "any", "String", "char"):
+        parts = [java_source(v, item) for v in values]
+        return None if any(p is None for p in parts) else ", ".join(parts)  # type: ignore[arg-type]
+    return _joined(values, quote=quote)
+
+
+def _java_candidates(value: Any, declared: str, item: str | None) -> list[str]:
+    if isinstance(value, list):
+        if declared == "ArrayList":
+            body = _java_elements(value, item, quote=True)
+            if body is None:
+                return []
+            return [f"new ArrayList<>(Arrays.asList({body}))" if body else "new ArrayList<>()"]
+        name = _JAVA_ITEM_NAMES.get(item or "", item or "Object")
+        bodies = (_java_elements(value, item, quote=q) for q in (False, True))
+        return [f"new {name}[]{{{body}}}" for body in bodies if body is not None]
+    if isinstance(value, dict):
+        puts = [(k, _scalar(v, quote=True)) for k, v in value.items()]
+        if any(v is None for _, v in puts):
+            return []
+        body = " ".join(f'put("{k}", {v});' for k, v in puts)
+        return [f"new HashMap<String, Object>() {{{{ {body} }}}}" if body else "new HashMap<>()"]
+    text = _scalar(value, quote=False)
+    if text is None:
+        return []
+    if isinstance(value, float):
+        return [text, text + "f"]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return [text, text + "L"]
+    return [text, f'"{value}"'] if isinstance(value, str) else [text]
+
+
+def java_source(value: Any, declared: str, item: str | None = None) -> str | None:
+    """A Java argument string that :func:`java_value` reads back as ``value``, or ``None``."""
+    for text in _java_candidates(value, declared, item):
+        try:
+            if _same(java_value(text, declared, item), value):
+                return text
+        except HammerError:
+            return None
+    return None
+
+
+def _js_candidates(value: Any) -> list[str]:
+    if isinstance(value, list):
+        if value and all(isinstance(row, list) for row in value):
+            rows = [_joined(row, quote=True) for row in value]
+            return [] if any(r is None for r in rows) else ["[" + ", ".join(f"[{r}]" for r in rows) + "]"]
+        body = _joined(value, quote=True)
+        return [] if body is None else [f"[{body}]"]
+    if isinstance(value, dict):
+        pairs = []
+        for key, entry in value.items():
+            text = (
+                _js_candidates(entry)[:1] if isinstance(entry, list | dict) else [_scalar(entry, quote=True)]
+            )
+            if not text or text[0] is None:
+                return []
+            pairs.append(f"{key}: {text[0]}")
+        return ["{" + ", ".join(pairs) + "}"]
+    text = _scalar(value, quote=False)
+    if text is None:
+        return []
+    if isinstance(value, int) and not isinstance(value, bool):
+        return [text, text + "n"]
+    return [text, f'"{value}"'] if isinstance(value, str) else [text]
+
+
+def js_source(value: Any, declared: str, item: str | None = None) -> str | None:
+    """A JavaScript argument string that :func:`js_value` reads back as ``value``, or ``None``."""
+    for text in _js_candidates(value):
+        try:
+            if _same(js_value(text, declared, item), value):
+                return text
+        except ValueError:
+            return None
+    return None
