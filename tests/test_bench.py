@@ -23,26 +23,19 @@ from hammer_fc.errors import HammerError
 from hammer_fc.export.convert import write_gguf
 from hammer_fc.export.quantize import quantize
 from hammer_fc.models import load_tokenizer, resolve
+from tiny_models import tiny_config
 
 FAST = BenchSettings(threads=1, n_ctx=4096, repeats=1, decode_tokens=8, call_tokens=24)
 
 
 @pytest.fixture(scope="session")
 def tiny_ggufs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers import AutoModelForCausalLM
 
-    config = LlamaConfig(
-        vocab_size=49152,
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=4096,
-        tie_word_embeddings=True,
-    )
     torch.manual_seed(0)
-    model = LlamaForCausalLM(config)
+    model = AutoModelForCausalLM.from_config(
+        tiny_config(max_position_embeddings=4096, tie_word_embeddings=True)
+    )
     folder = tmp_path_factory.mktemp("bench")
     f16 = write_gguf(model, load_tokenizer(resolve("smollm2-135m")), folder / "tiny-f16.gguf", name="tiny")
     q8 = folder / "tiny-q8_0.gguf"

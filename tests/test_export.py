@@ -28,6 +28,7 @@ from hammer_fc.inference.grammar import grammar_for_tools
 from hammer_fc.models import load_hf, load_tokenizer, resolve
 from hammer_fc.prompts import parse_calls
 from hammer_fc.schema import Example, Message
+from tiny_models import tiny_config
 
 CHAT = "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n"
 
@@ -139,21 +140,9 @@ def tiny_model_dir(tmp_path: Path, arch: str, **config) -> Path:
     Every parameter (norm weights and biases included) is drawn at random so that a tensor
     written under the wrong name, layout or permutation changes the logits visibly.
     """
-    from transformers import AutoConfig, AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM
 
-    cfg = AutoConfig.for_model(
-        arch,
-        vocab_size=49152,
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        bos_token_id=1,
-        eos_token_id=2,
-        **config,
-    )
+    cfg = tiny_config(arch, max_position_embeddings=512, bos_token_id=1, eos_token_id=2, **config)
     torch.manual_seed(0)
     model = AutoModelForCausalLM.from_config(cfg, dtype=torch.float32)
     with torch.no_grad():

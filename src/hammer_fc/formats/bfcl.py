@@ -9,8 +9,9 @@ as the empty array. Where an answer contradicts its function doc, the doc wins: 
 parameter is not left out, an undeclared one is. In Java and JavaScript the gold value is the
 source string BFCL reads back as the acceptable value (``"true"``, ``"50L"``, ``new HashMap...``:
 :mod:`.bfcl_typed`), which is what a model must write. Every gold answer then passes the BFCL
-checker, except 8 cases whose own possible answers it rejects (tests/test_formats_bfcl.py). Irrelevance categories have no answer file: the gold answer is no call
-(``[]``); ``live_relevance`` accepts any call (``calls=None``). The raw function docs and the full
+checker, except 8 cases whose own possible answers it rejects (tests/test_formats_bfcl.py).
+Irrelevance categories have no answer file: the gold answer is no call (``[]``);
+``live_relevance`` accepts any call (``calls=None``). The raw function docs and the full
 possible-answer list stay in ``meta`` for the BFCL checker, which needs every acceptable value.
 
 The tools the model is shown carry BFCL's language hints, as the leaderboard's own loader adds

@@ -25,7 +25,7 @@ from hammer_fc.formats.params import tool_from_function, tool_to_function
 from hammer_fc.formats.records import (
     examples_from_records,
     message_from_turn,
-    require_dict,
+    require_keys,
     require_list,
     write_records,
 )
@@ -45,9 +45,7 @@ def _tool(entry: Any, field: str) -> Tool:
 
 def example_from_openai(record: Any, index: int, path: Path) -> Example:
     """One chat record -> Example (gold calls from the final assistant turn, see module doc)."""
-    record = require_dict(record)
-    if "messages" not in record:
-        raise HammerError("missing", field="messages")
+    record = require_keys(record, "messages")
     turns = require_list(record["messages"], "messages")
     messages = [message_from_turn(t, f"messages[{i}]") for i, t in enumerate(turns)]
     tools = require_list(record.get("tools", record.get("functions")) or [], "tools")

@@ -24,7 +24,7 @@ from hammer_fc.formats.records import (
     examples_from_records,
     json_field,
     query_messages,
-    require_dict,
+    require_keys,
     require_list,
 )
 from hammer_fc.schema import Example
@@ -32,10 +32,7 @@ from hammer_fc.schema import Example
 
 def example_from_paper(record: Any, index: int, path: Path) -> Example:
     """One benchmark case -> Example (``meta["bench"]`` = the file's stem)."""
-    record = require_dict(record)
-    for key in ("query", "tools"):
-        if key not in record:
-            raise HammerError("missing", field=key)
+    record = require_keys(record, "query", "tools")
     tools = json_field(record["tools"], "tools", literal=True)
     if isinstance(tools, dict):
         tools = [tools]

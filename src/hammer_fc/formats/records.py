@@ -252,6 +252,16 @@ def require_dict(record: Any, what: str = "record") -> dict[str, Any]:
     return record
 
 
+def require_keys(record: Any, *keys: str) -> dict[str, Any]:
+    """``record`` as an object holding every one of ``keys`` (else an error naming the first
+    one missing as the field)."""
+    record = require_dict(record)
+    for key in keys:
+        if key not in record:
+            raise HammerError("missing", field=key)
+    return record
+
+
 def json_field(value: Any, field: str, *, literal: bool = False) -> Any:
     """A field that may hold JSON text (xLAM's ``tools``/``answers``) or the value itself.
 

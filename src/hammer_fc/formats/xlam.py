@@ -21,7 +21,7 @@ from hammer_fc.formats.records import (
     examples_from_records,
     json_field,
     query_messages,
-    require_dict,
+    require_keys,
     require_list,
     turn_from_message,
     write_records,
@@ -31,10 +31,7 @@ from hammer_fc.schema import Example
 
 def example_from_xlam(record: Any, index: int, path: Path) -> Example:
     """One xLAM record -> Example (id from the record, else the 0-based index)."""
-    record = require_dict(record)
-    for key in ("query", "tools"):
-        if key not in record:
-            raise HammerError("missing", field=key)
+    record = require_keys(record, "query", "tools")
     tools = require_list(json_field(record["tools"], "tools"), "tools")
     answers = record.get("answers")
     record_id = record.get("id")
