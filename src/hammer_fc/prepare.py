@@ -1,7 +1,9 @@
 """``hammer data prepare``: a Hammer training set, masked afresh for every epoch.
 
 Reads the inputs (any readable format; xLAM through a reader that shares one ``Tool`` object per
-distinct tool, so the writer renders each tool once), adds irrelevance examples, and writes
+distinct tool, so the writer renders each tool once; without irrelevance to add, the xLAM files
+are only cut into record ranges here and each worker parses its own), adds irrelevance
+examples, and writes
 ``epochs`` views of every example (:mod:`hammer_fc.augment.epochs`: the masking ratio is the
 share of examples masked, drawn per ``(seed, epoch, index)``) with the fast writer of
 :mod:`hammer_fc.prepare_writer`.

@@ -5,12 +5,13 @@
 * :func:`write_prepared` writes the same bytes, fast. Each distinct tool is rendered to the
   prompt's JSON once, already escaped for the output line, as a template with holes for the
   function name, the parameter names and each parameter's spec; an epoch then only draws random
-  names and fills holes (a parameter whose default a masking rewrites is the only thing rendered
-  again). A plain line costs one 64-bit key (:mod:`hammer_fc.augment.epochs`), a table lookup
-  for the tool order and a list of pre-escaped pieces; only a masked line seeds a
-  ``random.Random``. What is per example (its masking shape, its answer) is rendered when
-  needed, not templated: with the default ratio an example is masked about once a run.
-  Loading, compiling and rendering are split over processes (``fork``) by blocks of contiguous
+  names and fills holes (a parameter whose default a masking rewrites fills a template of its
+  own, with holes for the value). A plain line costs one 64-bit key
+  (:mod:`hammer_fc.augment.epochs`), a table lookup for the tool order and a list of pre-escaped
+  pieces; only a masked line seeds a ``random.Random``. What is per example (its calls by
+  position, its masking shape, its answer) is worked out on its first masked line, not
+  templated: with the default ratio an example is masked about once a run. Parsing, loading,
+  compiling and rendering are split over processes (``fork``) by blocks of contiguous
   examples; each worker publishes its blocks' example counts and byte sizes in shared
   memory and ``pwrite``s a block as soon as everything before it is sized, so no output crosses
   a process boundary and a worker holds at most a few rendered blocks.

@@ -16,6 +16,7 @@ Data split: BFCL **live** (user-contributed functions) trains, BFCL **non-live**
 from __future__ import annotations
 
 import random
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,9 @@ def _data(out: Path, seed: int, console: Console) -> dict[str, Any]:
 def _evaluate(model: str, out: Path, options: QuickstartOptions, console: Console) -> dict[str, Any]:
     from hammer_fc.eval.runner import run_eval
 
+    # An eval directory resumes the run it holds; the quickstart's models and settings change
+    # between runs (a fresh quick adapter every time), so every run starts its evals afresh.
+    shutil.rmtree(out, ignore_errors=True)
     summary = run_eval(
         model,
         "bfcl:non_live",
@@ -127,6 +131,7 @@ def _train(out: Path, options: QuickstartOptions, console: Console) -> Path:
     from hammer_fc.train.trainer import TrainJob, run_training
 
     recipe = load_recipe("smollm2-cpu", max_steps=options.train_steps)
+    shutil.rmtree(out, ignore_errors=True)  # a demo run trains afresh, never resumes an old one
     result = run_training(TrainJob("smollm2-135m", ["bfcl:live"], out, recipe, resume=False))
     console.print(f"adapter written to {result.out_dir}  ({result.summary})")
     return result.out_dir
