@@ -213,7 +213,8 @@ def test_alpaca_records_carry_the_same_prompt_and_answer(tmp_path):
         assert b == {"instruction": a["prompt"], "input": "", "output": a["completion"]}
 
 
-def test_bad_records_stop_the_run_or_are_skipped_and_counted(tmp_path):
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_bad_records_stop_the_run_or_are_skipped_and_counted(tmp_path, layout):
     records = [
         _record(0),
         _record(1, answers="[{"),
@@ -222,12 +223,13 @@ def test_bad_records_stop_the_run_or_are_skipped_and_counted(tmp_path):
         _record(4, answers=None),
     ]
     del records[4]["answers"]  # no gold answer: left out and counted, never an error
-    data = _xlam(tmp_path, records)
+    data = write_dataset(records, tmp_path / "data.json", layout)
+    parallel = {"workers": 2, "block": 2}  # the records are parsed and converted in the workers
     with pytest.raises(HammerError) as err:
-        prepare([data], tmp_path / "out.jsonl")
+        prepare([data], tmp_path / "out.jsonl", **parallel)
     assert str(err.value).startswith(f"{data}: record 1: field 'answers'")
     assert not (tmp_path / "out.jsonl").exists()
-    result = prepare([data], tmp_path / "out.jsonl", skip_invalid=True)
+    result = prepare([data], tmp_path / "out.jsonl", skip_invalid=True, **parallel)
     (source,) = result.sources
     assert (source.examples, source.skipped, source.unanswered) == (2, 2, 1)
     assert result.written.lines == 2
@@ -282,3 +284,15 @@ def test_text_that_looks_like_a_probe_is_rendered_the_slow_way(tmp_path):
     out = tmp_path / "out.jsonl"
     write_prepared(examples, out, epochs=2, mask_ratio=0.7, seed=3)
     assert out.read_bytes() == b"".join(iter_lines(examples, epochs=2, mask_ratio=0.7, seed=3))
+
+
+def test_a_line_that_is_not_json_is_located_when_the_workers_parse(tmp_path):
+    data = write_dataset([_record(i) for i in range(4)], tmp_path / "data.jsonl", "jsonl")
+    lines = data.read_text().splitlines()
+    lines[2] = lines[2][:-5]  # cut short
+    data.write_text("\n".join(lines) + "\n")
+    parallel = {"workers": 2, "block": 1}
+    with pytest.raises(HammerError, match=rf"^{data}: record 2: not valid JSON"):
+        prepare([data], tmp_path / "out.jsonl", **parallel)
+    result = prepare([data], tmp_path / "out.jsonl", skip_invalid=True, **parallel)
+    assert (result.sources[0].examples, result.sources[0].skipped) == (3, 1)
