@@ -17,6 +17,7 @@ gold *answer* (what a model should write) needs the way back: :func:`java_source
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from hammer_fc.errors import HammerError
@@ -307,15 +308,21 @@ def _java_candidates(value: Any, declared: str, item: str | None) -> list[str]:
     return [text, f'"{value}"'] if isinstance(value, str) else [text]
 
 
-def java_source(value: Any, declared: str, item: str | None = None) -> str | None:
-    """A Java argument string that :func:`java_value` reads back as ``value``, or ``None``."""
-    for text in _java_candidates(value, declared, item):
+def _read_back(candidates: list[str], read: Callable[[str], Any], value: Any) -> str | None:
+    """The first of ``candidates`` that ``read`` turns back into ``value`` (``None``: none does,
+    or the declared type is one BFCL cannot read)."""
+    for text in candidates:
         try:
-            if _same(java_value(text, declared, item), value):
+            if _same(read(text), value):
                 return text
-        except HammerError:
+        except (HammerError, ValueError):
             return None
     return None
+
+
+def java_source(value: Any, declared: str, item: str | None = None) -> str | None:
+    """A Java argument string that :func:`java_value` reads back as ``value``, or ``None``."""
+    return _read_back(_java_candidates(value, declared, item), lambda t: java_value(t, declared, item), value)
 
 
 def _js_candidates(value: Any) -> list[str]:
@@ -345,10 +352,4 @@ def _js_candidates(value: Any) -> list[str]:
 
 def js_source(value: Any, declared: str, item: str | None = None) -> str | None:
     """A JavaScript argument string that :func:`js_value` reads back as ``value``, or ``None``."""
-    for text in _js_candidates(value):
-        try:
-            if _same(js_value(text, declared, item), value):
-                return text
-        except ValueError:
-            return None
-    return None
+    return _read_back(_js_candidates(value), lambda t: js_value(t, declared, item), value)
