@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from hammer_fc.formats import read_examples
 from hammer_fc.formats.records import LineRecords, RecordSlices, SplitError, iter_records, slice_records
-from hammer_fc.prepare import prepare
+from hammer_fc.prepare import iter_lines, prepare
 from xlam_strategies import write_dataset
 
 RECORDS = [
@@ -18,7 +19,7 @@ RECORDS = [
 ]
 
 
-@pytest.mark.parametrize("layout", ["indent", "tabs", "jsonl"])
+@pytest.mark.parametrize("layout", ["compact", "indent", "tabs", "jsonl"])
 def test_every_range_of_a_cut_file_parses_to_the_records_a_whole_parse_gives(tmp_path, layout):
     path = write_dataset(RECORDS, tmp_path / "data.json", layout)
     cut = slice_records(path)
@@ -31,7 +32,6 @@ def test_every_range_of_a_cut_file_parses_to_the_records_a_whole_parse_gives(tmp
 
 
 def test_a_file_that_cannot_be_cut_cheaply_is_left_to_the_whole_parse(tmp_path):
-    assert slice_records(write_dataset(RECORDS, tmp_path / "compact.json", "compact")) is None
     (tmp_path / "empty.json").write_text("[\n]\n")
     assert slice_records(tmp_path / "empty.json") is None
     (tmp_path / "pretty.jsonl").write_text(json.dumps(RECORDS[0], indent=2))  # one object, many lines
@@ -45,6 +45,25 @@ def odd_layout(path: Path) -> Path:
     text = "[\n " + ",\n ".join(line.replace('"tools": [', '"tools": [\n ') for line in lines) + "\n]\n"
     path.write_text(text)
     return path
+
+
+@pytest.mark.parametrize("indent", [None, 1])
+def test_records_holding_objects_are_read_right_whatever_the_cut(tmp_path, indent):
+    """Tools as a list of objects (not a JSON string): on one line "}, {" also separates them."""
+    records = [{**r, "tools": json.loads(r["tools"]) * 2, "answers": "[]"} for r in RECORDS]
+    path = tmp_path / "nested.json"
+    path.write_text(json.dumps(records, indent=indent))
+    cut = slice_records(path)
+    assert cut is not None
+    try:
+        parsed = cut.parse(0, len(cut))
+    except SplitError:
+        parsed = None
+    assert parsed in (None, list(iter_records(path)))
+    options = {"epochs": 2, "mask_ratio": 0.5, "seed": 3}
+    expected = b"".join(iter_lines(read_examples(path).examples, **options))
+    prepare([path], tmp_path / "out.jsonl", workers=2, block=2, **options)
+    assert (tmp_path / "out.jsonl").read_bytes() == expected
 
 
 def test_a_wrong_cut_raises_and_prepare_falls_back_to_the_whole_parse(tmp_path):

@@ -124,10 +124,12 @@ class RecordSlices:
 
     Parsing a 130 MB JSON list takes one core a third of a second, and the parsed records, shared
     with forked workers, are copied page by page as the workers touch them. Cut first, a range of
-    records is parsed by the process that converts it: reading is as parallel as the rest. A JSON
-    list is cut where a line starts with the indentation of its first record and ``{`` (a raw
-    newline never occurs inside a JSON string); a range that then does not parse as exactly its
-    records raises :class:`SplitError`. JSON Lines are cut at line ends.
+    records is parsed by the process that converts it: reading is as parallel as the rest. An
+    indented JSON list is cut where a line starts with the indentation of its first record and
+    ``{`` (a raw newline never occurs inside a JSON string), a list on one line where ``},``
+    is followed by ``{"`` (inside a string that quote would be escaped); a range that then does
+    not parse as exactly its records (a nested object looked like a record) raises
+    :class:`SplitError`. JSON Lines are cut at line ends.
     """
 
     def __init__(self, path: Path, data: mmap.mmap, starts: list[int], end: int) -> None:
@@ -184,10 +186,10 @@ _FIRST_OF_LIST = re.compile(rb"\s*\[(\s*)\{")
 
 
 def slice_records(path: Path) -> RecordSlices | LineRecords | None:
-    """The file's records cut but not parsed, or ``None`` when it cannot be cut that way (one
-    compact line, an empty list, a first line that is not JSON, no such file):
-    :func:`iter_records` then. A JSON list is mapped, not read: the parent touches only what it
-    scans, each worker copies its own ranges."""
+    """The file's records cut but not parsed, or ``None`` when it cannot be cut that way (a list
+    of something else than objects, an empty list, a first line that is not JSON, no such
+    file): :func:`iter_records` then. A JSON list is mapped, not read: the parent touches only
+    what it scans, each worker copies its own ranges."""
     try:
         with path.open("rb") as f:
             data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
@@ -201,10 +203,13 @@ def slice_records(path: Path) -> RecordSlices | LineRecords | None:
             return None
         return LineRecords(path, lines)
     match = _FIRST_OF_LIST.match(data, pos)
-    if match is None or b"\n" not in match.group(1):
+    if match is None:
         return None
-    indent = match.group(1).rpartition(b"\n")[2]
-    record_start = re.compile(rb"\n" + re.escape(indent) + rb"\{")
+    if b"\n" in match.group(1):  # indented: a record starts a line at the first one's indentation
+        indent = match.group(1).rpartition(b"\n")[2]
+        record_start = re.compile(rb"\n" + re.escape(indent) + rb"\{")
+    else:  # on one line: a record follows "}," and opens with a key (inside a string a quote is \")
+        record_start = re.compile(rb'\},\s*\{(?=")')
     starts = [match.end() - 1] + [m.end() - 1 for m in record_start.finditer(data, match.end())]
     end = len(data) - 1
     while end > 0 and data[end] in _SPACE:
