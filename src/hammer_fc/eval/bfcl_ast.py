@@ -32,15 +32,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from hammer_fc.errors import HammerError
 from hammer_fc.eval import bfcl_values
 from hammer_fc.formats import bfcl_typed
-from hammer_fc.formats.bfcl import BFCL_CATEGORIES
+from hammer_fc.formats.bfcl import BFCL_CATEGORIES, language_of
+from hammer_fc.formats.bfcl_typed import LIST_TYPES, Language
 from hammer_fc.schema import ToolCall
-
-Language = Literal["python", "java", "javascript"]
 
 RELEVANCE_CATEGORIES = ("irrelevance", "live_irrelevance", "live_relevance")
 """Categories judged only on whether the output makes a call."""
@@ -89,11 +88,6 @@ _JS_TYPES: dict[str, type] = {
     "array": list,
 }
 _TYPES: dict[str, dict[str, type]] = {"python": _PYTHON_TYPES, "java": _JAVA_TYPES, "javascript": _JS_TYPES}
-_WITH_ITEMS: dict[str, tuple[str, ...]] = {
-    "python": ("array", "tuple"),
-    "java": ("Array", "ArrayList"),
-    "javascript": ("array",),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,13 +104,6 @@ _OK = Verdict(True)
 
 def _fail(error_type: str, error: str) -> Verdict:
     return Verdict(False, error_type, error)
-
-
-def language_of(category: str) -> Language:
-    """The language whose type rules judge a category (BFCL reads it off the name)."""
-    if "javascript" in category:
-        return "javascript"
-    return "java" if "java" in category else "python"
 
 
 def to_bfcl_calls(calls: Sequence[ToolCall] | None) -> list[dict[str, Any]] | None:
@@ -272,7 +259,7 @@ class _CallJudge:
         declared = spec["type"]
         types = _TYPES[self.language]
         expected = _known(types, declared, param, self.language)
-        item_declared = spec["items"]["type"] if declared in _WITH_ITEMS[self.language] else None
+        item_declared = spec["items"]["type"] if declared in LIST_TYPES[self.language] else None
         item = _known(types, item_declared, param, self.language) if item_declared is not None else None
         if self.language != "python":
             if type(value) is not str:

@@ -32,6 +32,7 @@ from typing import Any
 
 from hammer_fc.errors import HammerError
 from hammer_fc.formats import bfcl_typed
+from hammer_fc.formats.bfcl_typed import Language
 from hammer_fc.formats.params import tool_from_function
 from hammer_fc.formats.records import iter_records, message_from_turn, require_dict, require_list
 from hammer_fc.schema import Example, Message, ToolCall
@@ -87,8 +88,11 @@ def bfcl_categories(spec: str) -> tuple[str, ...]:
     )
 
 
-def language_of(category: str) -> str:
-    return {"simple_java": "java", "simple_javascript": "javascript"}.get(category, "python")
+def language_of(category: str) -> Language:
+    """The language whose type rules judge a category (BFCL reads it off the name)."""
+    if "javascript" in category:
+        return "javascript"
+    return "java" if "java" in category else "python"
 
 
 def first_acceptable(values: Any) -> Any:
@@ -111,7 +115,7 @@ def calls_from_ground_truth(
     field: str = "ground_truth",
     *,
     functions: list[Any] | None = None,
-    language: str = "python",
+    language: Language = "python",
 ) -> list[ToolCall]:
     """The gold calls (``functions``: the raw docs, for required parameters and declared types);
     in Java and JavaScript each argument written as the source string BFCL reads back as an
@@ -149,10 +153,7 @@ def _fitting(options: Any, required: bool, declared: bool) -> Any:
     return options
 
 
-_TYPED_LISTS = {"java": ("Array", "ArrayList"), "javascript": ("array",)}
-
-
-def _typed_gold(options: Any, spec: Any, language: str) -> Any:
+def _typed_gold(options: Any, spec: Any, language: Language) -> Any:
     """The first acceptable value that can be written as a source string BFCL reads back as it,
     written so; the first acceptable value as it is when none can (BFCL then judges the gold
     answer wrong too: it happens for values its reader cannot produce)."""
@@ -160,7 +161,9 @@ def _typed_gold(options: Any, spec: Any, language: str) -> Any:
         return first_acceptable(options)
     declared = spec["type"]
     items = spec.get("items")
-    item = items.get("type") if declared in _TYPED_LISTS[language] and isinstance(items, dict) else None
+    item = (
+        items.get("type") if declared in bfcl_typed.LIST_TYPES[language] and isinstance(items, dict) else None
+    )
     write = bfcl_typed.java_source if language == "java" else bfcl_typed.js_source
     for option in options if isinstance(options, list) else [options]:
         if option == "":

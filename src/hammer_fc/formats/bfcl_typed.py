@@ -18,9 +18,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from hammer_fc.errors import HammerError
+
+Language = Literal["python", "java", "javascript"]
+
+LIST_TYPES: dict[Language, tuple[str, ...]] = {
+    "python": ("array", "tuple"),
+    "java": ("Array", "ArrayList"),
+    "javascript": ("array",),
+}
+"""The declared types whose ``items`` give the element type, per language."""
 
 # Anchored with re.match and ``$``: like BFCL, a single trailing newline is tolerated.
 _INT = re.compile(r"^-?\d+$")
