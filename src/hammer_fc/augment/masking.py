@@ -93,19 +93,9 @@ class Masked:
 _BYTE_TO_CHAR = bytes(ord(ALPHABET[b & 63]) for b in range(256))
 
 
-def _length(rng: random.Random, lengths: tuple[int, int]) -> int:
-    low, high = lengths
-    return low + int(rng.random() * (high - low + 1))
-
-
 def _text(rng: random.Random, k: int) -> str:
     """``k`` random :data:`ALPHABET` characters from a single ``getrandbits`` draw."""
     return rng.getrandbits(8 * k).to_bytes(k, "little").translate(_BYTE_TO_CHAR).decode("ascii")
-
-
-def random_name(rng: random.Random, lengths: tuple[int, int]) -> str:
-    """A random string of :data:`ALPHABET` characters, its length uniform in ``lengths``."""
-    return _text(rng, _length(rng, lengths))
 
 
 TABLED = 6
@@ -166,15 +156,16 @@ def _split(text: str, sizes: bytes) -> list[str]:
     return [text[end - size : end] for end, size in zip(ends, sizes, strict=True)]
 
 
-def _unique(names: list[str], rng: random.Random, lengths: tuple[int, int]) -> list[str]:
-    """``names`` with any repeat redrawn (a name must identify one function or parameter)."""
+def _unique(names: list[str], rng: random.Random, lengths: bytes) -> list[str]:
+    """``names`` with any repeat redrawn (a name must identify one function or parameter), its
+    length from the same table (:func:`_lengths`) as the first draw."""
     if len(set(names)) == len(names):
         return names
     taken: set[str] = set()
     out = []
     for name in names:
         while name in taken:
-            name = random_name(rng, lengths)
+            name = _text(rng, _lengths(rng, 1, lengths)[0])
         taken.add(name)
         out.append(name)
     return out
@@ -272,7 +263,7 @@ def draw_plan(shape: MaskShape, rng: random.Random) -> MaskPlan:
     if shape.functions:
         function_names = names[:n]
         if repeats:
-            function_names = _unique(function_names, rng, FUNCTION_NAME_LENGTH)
+            function_names = _unique(function_names, rng, _FUNCTION_LENGTHS)
     param_names = None
     if shape.counts is not None:
         param_names = []
@@ -280,7 +271,7 @@ def draw_plan(shape: MaskShape, rng: random.Random) -> MaskPlan:
         for count in shape.counts:
             stop = start + count
             mine = names[start:stop]
-            param_names.append(_unique(mine, rng, PARAM_NAME_LENGTH) if repeats else mine)
+            param_names.append(_unique(mine, rng, _PARAM_LENGTHS) if repeats else mine)
             start = stop
     swaps = [DefaultSwap(i, j, value, _random_value(value, rng)) for i, j, value in shape.used]
     return MaskPlan(function_names, param_names, swaps, _shuffled(n, rng))
