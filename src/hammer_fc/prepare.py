@@ -320,8 +320,9 @@ def prepare(
     step = progress or (lambda _description, _total: lambda _n: None)
     out.parent.mkdir(parents=True, exist_ok=True)
     options = {"epochs": epochs, "mask_ratio": mask_ratio, "seed": seed, "fmt": out_format}
-    opened = [(path, *_open_records(path, fmt)) for path in paths]
-    if add_irrelevance == 0 and all(records is not None for _, _, records in opened):
+    # Only a run with nothing to add can take the fast path: only then is opening worth it.
+    opened = [(path, *_open_records(path, fmt)) for path in paths] if add_irrelevance == 0 else []
+    if opened and all(records is not None for _, _, records in opened):
         # The common case, xLAM in, nothing to add: the workers read as they write.
         xlam = {"out": out, "block": block, "skip_invalid": skip_invalid, "workers": workers, "step": step}
         try:
