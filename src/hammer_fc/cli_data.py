@@ -30,6 +30,14 @@ def convert(
             "--skip-invalid", help="Skip malformed records (counted and reported) instead of stopping."
         ),
     ] = False,
+    template: Annotated[
+        str | None,
+        typer.Option(
+            "--template",
+            help="Prompt template of alpaca output: hammer (default), hammer-chat, authors-sft, "
+            "authors-1.0, authors-2.1.",
+        ),
+    ] = None,
 ) -> None:
     """Convert a data set between formats (xlam, openai, bfcl, paper -> xlam, openai, alpaca)."""
     from rich.console import Console
@@ -38,7 +46,9 @@ def convert(
 
     console = Console(stderr=True)
     with console.status(f"converting {src}"):
-        result, written = convert_file(src, out, to_fmt=to_fmt, from_fmt=from_fmt, skip_invalid=skip_invalid)
+        result, written = convert_file(
+            src, out, to_fmt=to_fmt, from_fmt=from_fmt, skip_invalid=skip_invalid, template=template
+        )
     for error in result.errors:
         console.print(f"[yellow]skipped:[/] {error}", highlight=False, soft_wrap=True)
     skipped = f", [yellow]skipped {result.skipped} invalid[/]" if result.skipped else ""

@@ -39,10 +39,10 @@ _READERS: dict[str, Callable[[Path], Iterator[Example | HammerError]]] = {
 }
 
 
-def _write_alpaca(examples: Iterable[Example], path: Path) -> int:
+def _write_alpaca(examples: Iterable[Example], path: Path, template: str = "hammer") -> int:
     from hammer_fc.formats.alpaca import write_alpaca  # needs the prompts package
 
-    return write_alpaca(examples, path)
+    return write_alpaca(examples, path, template)
 
 
 _WRITERS: dict[str, Callable[[Iterable[Example], Path], int]] = {
@@ -50,6 +50,8 @@ _WRITERS: dict[str, Callable[[Iterable[Example], Path], int]] = {
     "openai": write_openai,
     "alpaca": _write_alpaca,
 }
+TEMPLATED = ("alpaca",)
+"""The written formats that hold rendered prompts (and so take a prompt template)."""
 
 
 @dataclass
@@ -148,13 +150,20 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def write_examples(examples: Iterable[Example], path: str | Path, fmt: str) -> int:
-    """Write examples in ``fmt`` (``xlam``, ``openai``, ``alpaca``); returns how many."""
+def write_examples(
+    examples: Iterable[Example], path: str | Path, fmt: str, *, template: str | None = None
+) -> int:
+    """Write examples in ``fmt`` (``xlam``, ``openai``, ``alpaca``); returns how many.
+    ``template`` (alpaca only) is the prompt template of the rendered prompts."""
     if fmt not in _WRITERS:
         raise HammerError(
             f"cannot write format {fmt!r} (writable: {', '.join(WRITE_FORMATS)})", field="format"
         )
-    return _WRITERS[fmt](examples, Path(path))
+    if template is None:
+        return _WRITERS[fmt](examples, Path(path))
+    if fmt not in TEMPLATED:
+        raise HammerError(f"--template applies to alpaca output only, not {fmt}", field="--template")
+    return _write_alpaca(examples, Path(path), template)
 
 
 def convert_file(
@@ -164,21 +173,28 @@ def convert_file(
     to_fmt: str,
     from_fmt: str | None = None,
     skip_invalid: bool = False,
+    template: str | None = None,
 ) -> tuple[ReadResult, int]:
     """``hammer data convert``: read ``src`` (format detected unless given), write ``dst``.
 
-    Returns what was read and how many examples were written. The output format is checked
-    before anything is read, so a typo costs nothing."""
+    Returns what was read and how many examples were written. The output format (and the
+    template) are checked before anything is read, so a typo costs nothing."""
     if to_fmt not in _WRITERS:
         raise HammerError(
             f"cannot write format {to_fmt!r} (writable: {', '.join(WRITE_FORMATS)})", field="--to"
         )
+    if template is not None:
+        from hammer_fc.prompts import get_template
+
+        get_template(template)
+        if to_fmt not in TEMPLATED:
+            raise HammerError(f"--template applies to alpaca output only, not {to_fmt}", field="--template")
     if from_fmt is not None and from_fmt not in READ_FORMATS:
         raise HammerError(
             f"cannot read format {from_fmt!r} (readable: {', '.join(READ_FORMATS)})", field="--from"
         )
     result = read_examples(src, from_fmt, skip_invalid=skip_invalid)
-    return result, write_examples(result.examples, dst, to_fmt)
+    return result, write_examples(result.examples, dst, to_fmt, template=template)
 
 
 __all__ = [
