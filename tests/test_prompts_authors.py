@@ -114,7 +114,7 @@ def _apibank() -> Example:
 def test_apibank_rules_10_and_21() -> None:
     example = _apibank()
     p10 = get_template("authors-1.0").prompt(example)
-    assert 'User\\`s token.' in p10 and '"return": {"token": {"type": "str"}}' in p10
+    assert "User\\`s token." in p10 and '"return": {"token": {"type": "str"}}' in p10
     assert (
         "[BEGIN OF QUERY]\nUser: Check my token.\nAI: Sure, let me check. \n"
         "API-Request: [GetToken(user='a')]->{'token': 'x'}\nUser: Thanks\u00e9.\nGenerate API Request:\n\n"
@@ -123,7 +123,8 @@ def test_apibank_rules_10_and_21() -> None:
     p21 = get_template("authors-2.1").prompt(example)
     assert "User`s token." in p21 and "\\`" not in p21
     assert p21.endswith(
-        "<|im_end|>\n<|im_start|>user\nCheck my token.<|im_end|>\n<|im_start|>agent\nSure, let me check.<|im_end|>\n"
+        "<|im_end|>\n<|im_start|>user\nCheck my token.<|im_end|>\n"
+        "<|im_start|>agent\nSure, let me check.<|im_end|>\n"
         "<|im_start|>assistant\n[GetToken(user='a')]<|im_end|>\n<|im_start|>tool\n{'token': 'x'}<|im_end|>\n"
         "<|im_start|>user\nThanks\u00e9.<|im_end|>\n"
     )
@@ -161,10 +162,11 @@ def test_sealtool_rules_10() -> None:
 def test_models_are_sent_the_qwen_templates() -> None:
     example = read_examples(ORIGINAL, "paper").examples[0]
     plain = ChatFormat(template=None)
+    system = "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
     for name in ("authors-sft", "authors-1.0"):
         text = render_case(example, name, plain)
-        assert text.startswith("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n")
+        assert text.startswith(system + "<|im_start|>user\n")
         assert text.endswith("<|im_end|>\n<|im_start|>assistant\n")
     text = render_case(example, "authors-2.1", plain)
-    assert text.startswith("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n[BEGIN")
+    assert text.startswith(system + "<|im_start|>user\n[BEGIN")
     assert text.endswith("China?<|im_end|>\n<|im_start|>assistant\n")

@@ -43,14 +43,15 @@ def _raw(text: str) -> str:
     return text
 
 
+_QWEN, _QWEN_HAMMER = authors.qwen_wrap, authors.qwen_hammer_wrap
 TEMPLATES: dict[str, Template] = {
     t.name: t
     for t in (
         Template("hammer", render_prompt, render_completion, None),
         Template("hammer-chat", render_chat, render_completion, _raw),
-        Template("authors-sft", authors.sft_prompt, authors.completion, authors.qwen_wrap, authors.END),
-        Template("authors-1.0", authors.test_prompt_10, authors.completion, authors.qwen_wrap, authors.END),
-        Template("authors-2.1", authors.test_prompt_21, authors.completion, authors.qwen_hammer_wrap, authors.END),
+        Template("authors-sft", authors.sft_prompt, authors.completion, _QWEN, authors.END),
+        Template("authors-1.0", authors.test_prompt_10, authors.completion, _QWEN, authors.END),
+        Template("authors-2.1", authors.test_prompt_21, authors.completion, _QWEN_HAMMER, authors.END),
     )
 }
 DEFAULT_TEMPLATE = "hammer"

@@ -75,9 +75,10 @@ def source_tools(example: Example) -> list[dict[str, Any]]:
 
 def sft_prompt(example: Example) -> str:
     """The ``instruction`` of an SFT row of ``data_processing.py`` (tools ASCII JSON, query raw)."""
+    tools = _json(source_tools(example), ascii_=True)
     return (
         f"[BEGIN OF TASK INSTRUCTION]\n{TASK}\n\n[END OF TASK INSTRUCTION]\n\n"
-        f"[BEGIN OF AVAILABLE TOOLS]\n{_json(source_tools(example), ascii_=True)}\n[END OF AVAILABLE TOOLS]\n\n"
+        f"[BEGIN OF AVAILABLE TOOLS]\n{tools}\n[END OF AVAILABLE TOOLS]\n\n"
         f"[BEGIN OF FORMAT INSTRUCTION]\n\n{FORMAT}\n\n[END OF FORMAT INSTRUCTION]\n\n"
         f"[BEGIN OF QUERY]\n{example.query if _plain_query(example) else _turn_lines(example)}\n"
         "[END OF QUERY]\n\n"
@@ -117,11 +118,12 @@ def _toolalpaca_10(tool: dict[str, Any]) -> dict[str, Any]:
     parameters = tool.get("parameters")
     if not isinstance(parameters, dict):
         return tool
-    marked = {
-        name: _required_suffix(spec, True, " ") if isinstance(spec, dict) and spec.get("required") is True else spec
-        for name, spec in parameters.items()
-    }
+    marked = {k: _required_suffix(v, True, " ") if _marked(v) else v for k, v in parameters.items()}
     return {**tool, "parameters": marked}
+
+
+def _marked(spec: Any) -> bool:
+    return isinstance(spec, dict) and spec.get("required") is True
 
 
 def tools_10(example: Example) -> str:
@@ -206,9 +208,10 @@ def _chatml_turns(example: Example) -> str:
 
 def test_prompt_21(example: Example) -> str:
     """The ``instruction`` of a Hammer 2.1 test record: the instruction turn, then the turns."""
+    tools = _json(source_tools(example), ascii_=True)
     return (
         f"<|im_start|>user\n[BEGIN OF TASK INSTRUCTION]\n{TASK}\n\n{ROLES}\n\n[END OF TASK INSTRUCTION]\n\n"
-        f"[BEGIN OF AVAILABLE TOOLS]\n{_json(source_tools(example), ascii_=True)}\n[END OF AVAILABLE TOOLS]\n\n"
+        f"[BEGIN OF AVAILABLE TOOLS]\n{tools}\n[END OF AVAILABLE TOOLS]\n\n"
         f"[BEGIN OF FORMAT INSTRUCTION]\n\n{FORMAT}\n\n[END OF FORMAT INSTRUCTION]\n\n"
         f"<|im_end|>\n{_chatml_turns(example)}"
     )
@@ -237,4 +240,3 @@ __all__ = [
     "test_prompt_10",
     "test_prompt_21",
 ]
-
