@@ -92,9 +92,9 @@ def test_eval_score_metric_authors_writes_the_summary(tmp_path: Path) -> None:
     lines[0] = {"id": examples[0].id, "output": "Sorry, no."}
     predictions = tmp_path / "p.jsonl"
     predictions.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    args = ["--bench", str(TOOLALPACA), "--predictions", str(predictions), "-o", str(tmp_path / "v.jsonl")]
     run = subprocess.run(
-        [sys.executable, "-c", "from hammer_fc.cli import main; main()", "eval", "score"]
-        + ["--bench", str(TOOLALPACA), "--predictions", str(predictions), "-o", str(tmp_path / "v.jsonl")]
+        [sys.executable, "-c", "from hammer_fc.cli import main; main()", "eval", "score", *args]
         + ["--metric", "authors", "--summary", str(tmp_path / "S.json")],
         capture_output=True,
         text=True,
@@ -104,7 +104,7 @@ def test_eval_score_metric_authors_writes_the_summary(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     summary = json.loads((tmp_path / "S.json").read_text())
     assert set(KEYS) <= set(summary)
-    expected = authors_f1([(e.calls or [], line["output"]) for e, line in zip(examples, lines)])
+    expected = authors_f1([(e.calls or [], line["output"]) for e, line in zip(examples, lines, strict=False)])
     assert {k: summary[k] for k in KEYS} == {k: expected[k] for k in KEYS}
     bench = summary["benches"][str(TOOLALPACA)]
     assert bench["authors"]["F1_api"] == summary["F1_api"]

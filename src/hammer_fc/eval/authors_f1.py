@@ -55,6 +55,11 @@ def parse_prediction(text: str) -> Any:
     return value
 
 
+def _agreeing(gold: dict[str, Any], predicted: dict[str, Any]) -> int:
+    """Gold keys whose ``str()`` value the prediction repeats (``3`` matches ``"3"``)."""
+    return sum(1 for k, v in gold.items() if k in predicted and str(predicted[k]) == str(v))
+
+
 def _kept(arguments: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in arguments.items() if v != ""}
 

@@ -1,4 +1,4 @@
-"""Our scores for the paper's benchmarks (API-Bank L1/L2, Seal-Tools, Tool-Alpaca, Nexus Raven; formats.md §4).
+"""Our scores for the paper's benchmarks (API-Bank L1/L2, Seal-Tools, Tool-Alpaca, Nexus Raven).
 
 Precision, recall and F1 of function names and of ``(name, argument=value)`` pairs, counted over
 the whole set (micro-averaged):
