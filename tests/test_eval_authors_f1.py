@@ -93,9 +93,9 @@ def test_eval_score_metric_authors_writes_the_summary(tmp_path: Path) -> None:
     predictions = tmp_path / "p.jsonl"
     predictions.write_text("".join(json.dumps(line) + "\n" for line in lines))
     args = ["--bench", str(TOOLALPACA), "--predictions", str(predictions), "-o", str(tmp_path / "v.jsonl")]
+    args += ["--metric", "authors", "--summary", str(tmp_path / "S.json")]
     run = subprocess.run(
-        [sys.executable, "-c", "from hammer_fc.cli import main; main()", "eval", "score", *args]
-        + ["--metric", "authors", "--summary", str(tmp_path / "S.json")],
+        [sys.executable, "-c", "from hammer_fc.cli import main; main()", "eval", "score", *args],
         capture_output=True,
         text=True,
         timeout=300,
