@@ -78,11 +78,25 @@ def prepare(
         int, typer.Option("--epochs", help="Views of every example to write, masking drawn afresh for each.")
     ] = 1,
     mask_ratio: Annotated[
-        float,
+        float | None,
         typer.Option(
-            "--mask-ratio", help="Share of examples masked per epoch (paper 0.33; authors' script ~0.67)."
+            "--mask-ratio",
+            help="Share of examples masked per epoch (default: paper 0.33; with --masking released, 2/3).",
         ),
-    ] = 0.33,
+    ] = None,
+    masking: Annotated[
+        str,
+        typer.Option(
+            "--masking", help="hammer (ours), or released (the authors' released script, quirks included)."
+        ),
+    ] = "hammer",
+    template: Annotated[
+        str,
+        typer.Option(
+            "--template",
+            help="Prompt template: hammer (ours), hammer-chat, authors-sft (the authors' SFT rows), ...",
+        ),
+    ] = "hammer",
     add_irrelevance: Annotated[
         float,
         typer.Option(
@@ -139,6 +153,8 @@ def prepare(
             skip_invalid=skip_invalid,
             workers=workers,
             progress=step,
+            template=template,
+            masking=masking,
         )
     for source in result.sources:
         for error in source.errors:
