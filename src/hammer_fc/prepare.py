@@ -195,9 +195,9 @@ def _open_records(path: Path, fmt: str | None, *, split: bool = True) -> tuple[s
     """The file's format and, for xLAM, its records: cut (``split``; parsed later, by the
     workers) or parsed once, the first one also telling the format (the formats package's own
     rule) rather than once to detect and again to read."""
-    from hammer_fc.formats import BFCL_SPEC_PREFIX, detect_format, format_of_record
+    from hammer_fc.formats import BFCL_SPEC_PREFIX, detect_format, format_of_record, is_dataset_source
 
-    if str(path).startswith(BFCL_SPEC_PREFIX) or fmt not in (None, "xlam"):
+    if str(path).startswith(BFCL_SPEC_PREFIX) or fmt not in (None, "xlam") or is_dataset_source(path):
         return fmt or detect_format(path), None
     source: Records | None = slice_records(path) if split else None
     if source is not None:

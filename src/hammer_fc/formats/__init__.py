@@ -4,7 +4,9 @@ three entry points every command uses: :func:`read_examples`, :func:`write_examp
 
 Formats: ``xlam``, ``openai``, ``bfcl`` and ``paper`` are read; ``xlam``, ``openai`` and
 ``alpaca`` are written. A path may also be a BFCL spec, ``bfcl:<category>`` or ``bfcl:<group>``
-(``all``, ``live``, ``non_live``), read from the installed ``bfcl-eval`` package.
+(``all``, ``live``, ``non_live``), read from the installed ``bfcl-eval`` package, or a Hugging
+Face data set (``hf:ORG/NAME[:SPLIT]``, a Parquet/Arrow file, a ``save_to_disk`` folder; see
+:mod:`hammer_fc.formats.hf`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from hammer_fc.errors import HammerError
 from hammer_fc.formats.bfcl import iter_bfcl, read_bfcl
+from hammer_fc.formats.hf import dataset_format, is_dataset_source, iter_dataset
 from hammer_fc.formats.openai import read_openai, write_openai
 from hammer_fc.formats.paper import read_paper
 from hammer_fc.formats.records import first_record
@@ -100,6 +103,8 @@ def detect_format(path: str | Path) -> str:
     """The format of a file, from its first record's shape (a BFCL spec is ``bfcl``)."""
     if str(path).startswith(BFCL_SPEC_PREFIX):
         return "bfcl"
+    if is_dataset_source(path):
+        return dataset_format(path)
     return format_of_record(first_record(Path(path)), file=str(path))
 
 
@@ -108,6 +113,8 @@ def _items(path: str | Path, fmt: str) -> Iterator[Example | HammerError]:
         if fmt != "bfcl":
             raise HammerError(f"a BFCL spec is read as bfcl, not {fmt}", file=str(path))
         return iter_bfcl(str(path).removeprefix(BFCL_SPEC_PREFIX))
+    if is_dataset_source(path):
+        return iter_dataset(path, fmt)
     if fmt not in _READERS:
         raise HammerError(f"cannot read format {fmt!r} (readable: {', '.join(READ_FORMATS)})", field="format")
     return _READERS[fmt](Path(path))
@@ -205,6 +212,7 @@ __all__ = [
     "convert_file",
     "detect_format",
     "format_of_record",
+    "is_dataset_source",
     "read_examples",
     "write_examples",
 ]

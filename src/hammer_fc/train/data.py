@@ -132,7 +132,7 @@ def read_sources(sources: list[str], stats: DataStats) -> list[Item]:
             items.extend(prepared)
             stats.sources[source] = {"read": len(prepared), "skipped_invalid": 0}
             continue
-        if not source.startswith("bfcl:") and not Path(source).exists():
+        if not source.startswith(("bfcl:", "hf:")) and not Path(source).exists():
             raise HammerError("no such data file", file=source, field="data")
         result = read_examples(source, skip_invalid=True)
         items.extend(result.examples)
