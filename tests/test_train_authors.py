@@ -52,3 +52,21 @@ def test_recipe_rejects_unknown_masking_and_template() -> None:
         load_recipe(None, masking="theirs")
     with pytest.raises(HammerError, match="template"):
         load_recipe(None, template="authors")
+
+
+def test_the_released_recipe_holds_the_authors_settings() -> None:
+    released = load_recipe("hammer-released")
+    assert (released.template, released.masking, released.epochs, released.seed) == (
+        "authors-sft",
+        "released",
+        3,
+        12,
+    )
+    assert released.mask_ratio == pytest.approx(2 / 3, abs=1e-3)
+    assert (released.lora.r, released.lora.alpha, released.learning_rate, released.warmup_ratio) == (
+        32,
+        64,
+        5e-5,
+        0.00833,
+    )
+    assert (released.batch_size, released.grad_accum, released.cutoff, released.dtype) == (4, 2, 2048, "bf16")
