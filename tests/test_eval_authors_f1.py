@@ -115,3 +115,69 @@ def test_eval_score_metric_authors_writes_the_summary(tmp_path: Path) -> None:
 def test_unknown_metric_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(HammerError, match="unknown metric 'paper'"):
         score_predictions("x.json", tmp_path / "p.jsonl", tmp_path / "v.jsonl", metric="paper")
+
+
+class _GoldEcho:
+    """Answers every case with its gold calls as shown (masked names on a masked case)."""
+
+    name = "gold-echo"
+    batch_size = 8
+
+    def format(self, example, template: str) -> str:
+        return get_template(template).completion(example.calls or [])
+
+    def generate(self, prompts: list[str], *, max_new_tokens: int, grammar: str | None = None) -> list[str]:
+        return list(prompts)
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.skipif(not TOOLALPACA.is_file(), reason="the authors' samples are not here")
+def test_eval_run_metric_authors_plain_and_masked(tmp_path: Path) -> None:
+    from hammer_fc.eval.runner import run_eval
+
+    summary = run_eval(
+        "gold",
+        str(TOOLALPACA),
+        backend=_GoldEcho(),
+        out_dir=tmp_path / "run",
+        template="authors-1.0",
+        mask_names=True,
+        metric="authors",
+    )
+    bench = summary["benches"][str(TOOLALPACA)]
+    assert round(summary["F1_param"], 4) == 1.0704 == round(bench["authors"]["F1_param"], 4)
+    assert round(bench["masked"]["authors"]["F1_param"], 4) == 1.0704  # mapped back, then counted
+    assert bench["args"]["f1"] == 1.0  # ours beside theirs
+    assert "API F1 (authors)" in (tmp_path / "run" / "summary.md").read_text()
+
+
+@pytest.mark.skipif(not TOOLALPACA.is_file(), reason="the authors' samples are not here")
+def test_eval_run_sends_the_authors_prompt_to_llama_cpp(tmp_path: Path) -> None:
+    """The real embedded model through llama.cpp: the 1.0 test prompt inside their qwen template."""
+    from hammer_fc.eval.runner import run_eval
+    from hammer_fc.inference.llamacpp_backend import LlamaCppBackend
+    from hammer_fc.models import resolve
+
+    engine = LlamaCppBackend(resolve("smollm2-135m", prefer="gguf"), n_ctx=4096, n_threads=1)
+    try:
+        example = read_examples(TOOLALPACA, "paper").examples[0]
+        sent = engine.format(example, "authors-1.0")
+        assert sent.endswith(
+            get_template("authors-1.0").prompt(example) + "<|im_end|>\n<|im_start|>assistant\n"
+        )
+        summary = run_eval(
+            "smollm2",
+            str(TOOLALPACA),
+            backend=engine,
+            out_dir=tmp_path / "run",
+            template="authors-1.0",
+            limit=2,
+            max_new_tokens=4,
+            metric="authors",
+        )
+    finally:
+        engine.close()
+    assert summary["metric"] == "authors"
+    assert summary["authors"]["counts"]["gold_api"] >= 2

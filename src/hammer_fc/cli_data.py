@@ -14,7 +14,12 @@ app = typer.Typer(help="Read, convert and prepare function-calling data.", no_ar
 @app.command("convert")
 def convert(
     src: Annotated[
-        str, typer.Argument(metavar="IN", help="Input file, or bfcl:<category|all|live|non_live>.")
+        str,
+        typer.Argument(
+            metavar="IN",
+            help="Input file, bfcl:<category|all|live|non_live>, hf:ORG/NAME[:SPLIT], "
+            "a Parquet/Arrow file or a save_to_disk folder.",
+        ),
     ],
     to_fmt: Annotated[str, typer.Option("--to", help="Output format: xlam, openai, alpaca.")],
     out: Annotated[
@@ -63,7 +68,10 @@ def convert(
 @app.command("prepare")
 def prepare(
     inputs: Annotated[
-        list[str], typer.Argument(metavar="IN...", help="Input files (or bfcl:<category|group>).")
+        list[str],
+        typer.Argument(
+            metavar="IN...", help="Input files, bfcl:<category|group>, hf:ORG/NAME[:SPLIT] data sets."
+        ),
     ],
     out: Annotated[
         Path, typer.Option("-o", "--output", help="Output JSON Lines file, one example per line.")

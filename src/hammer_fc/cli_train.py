@@ -28,7 +28,9 @@ def train(
     data: Annotated[
         str | None,
         typer.Option(
-            "--data", "-d", help="Comma-separated sources: data files, prepared JSONL, bfcl:live ..."
+            "--data",
+            "-d",
+            help="Comma-separated sources: data files, prepared JSONL, bfcl:live, hf:ORG/NAME[:SPLIT] ...",
         ),
     ] = None,
     config: Annotated[
