@@ -62,6 +62,8 @@ def load_dataset_source(source: str) -> Any:
         raise HammerError(
             "reading it needs the 'datasets' package: pip install datasets", file=source
         ) from err
+    shown = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()  # library code does not print: the CLI shows its own progress
     try:
         if source.startswith(HF_PREFIX):
             name, split = _split_spec(source.removeprefix(HF_PREFIX))
@@ -80,6 +82,9 @@ def load_dataset_source(source: str) -> Any:
         raise
     except Exception as err:  # datasets raises many types (not found, offline, bad split, auth)
         raise HammerError(f"cannot load it with datasets: {type(err).__name__}: {err}", file=source) from err
+    finally:
+        if shown:
+            datasets.enable_progress_bars()
 
 
 def _from_arrow(path: Path) -> Any:
