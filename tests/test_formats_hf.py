@@ -169,3 +169,19 @@ def test_dataset_errors_are_clear(tmp_path: Path, xlam_rows: list[dict]) -> None
         read_examples(tmp_path / "bad.parquet", "xlam")
     skipped = read_examples(tmp_path / "bad.parquet", "xlam", skip_invalid=True)
     assert (len(skipped.examples), skipped.skipped) == (1, 1)
+
+
+def test_a_benchmark_can_be_a_data_set(tmp_path: Path) -> None:
+    """`--bench` takes a saved data set too (F1 bench of its rows)."""
+    from hammer_fc.eval.benches import load_bench
+
+    rows = json.loads((DATA / "paper" / "tool_alpaca.json").read_text())
+    as_text = [
+        {**r, "tools": r["tools"] if isinstance(r["tools"], str) else json.dumps(r["tools"])} for r in rows
+    ]
+    datasets.Dataset.from_list(as_text).save_to_disk(str(tmp_path / "bench"))
+    bench = load_bench(str(tmp_path / "bench"))
+    assert bench.kind == "f1"
+    assert [e.calls for e in bench.examples] == [
+        e.calls for e in read_examples(DATA / "paper" / "tool_alpaca.json").examples
+    ]
