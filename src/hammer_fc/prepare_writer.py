@@ -69,7 +69,6 @@ from hammer_fc.prompts.training import (
     fence,
     param_spec,
     render_completion,
-    render_prompt,
     render_query,
     to_json,
     tool_to_prompt_dict,
@@ -96,11 +95,8 @@ def record(
 ) -> dict:
     """One output record: ``{"prompt", "completion", "masked", "irrelevant"}`` or LLaMA-Factory's
     alpaca ``{"instruction", "input", "output"}``, rendered with the prompt template ``template``."""
-    if template == "hammer":
-        prompt, completion = render_prompt(example), render_completion(example.calls or [])
-    else:
-        chosen = get_template(template)
-        prompt, completion = chosen.prompt(example), chosen.completion(example.calls or [])
+    chosen = get_template(template)
+    prompt, completion = chosen.prompt(example), chosen.completion(example.calls or [])
     if fmt == "alpaca":
         return {"instruction": prompt, "input": "", "output": completion}
     return {"prompt": prompt, "completion": completion, "masked": masked, "irrelevant": example.calls == []}
