@@ -170,3 +170,22 @@ def test_models_are_sent_the_qwen_templates() -> None:
     text = render_case(example, "authors-2.1", plain)
     assert text.startswith(system + "<|im_start|>user\n[BEGIN")
     assert text.endswith("China?<|im_end|>\n<|im_start|>assistant\n")
+
+
+def test_chat_messages_render_to_the_qwen_text_in_chatml() -> None:
+    """What the openai backend sends: under a ChatML chat template, exactly the authors' text."""
+    from hammer_fc.prompts import authors
+
+    def chatml(messages: list[dict[str, str]]) -> str:
+        turns = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+        return turns + "<|im_start|>assistant\n"
+
+    for example in (read_examples(ORIGINAL, "paper").examples[3], _apibank()):
+        for name in ("authors-sft", "authors-1.0"):
+            template = get_template(name)
+            assert chatml(authors.chat_messages(example, name)) == template.wrap(template.prompt(example))
+    example = read_examples(ORIGINAL, "paper").examples[3]
+    template = get_template("authors-2.1")
+    assert chatml(authors.chat_messages(example, "authors-2.1")) == template.wrap(template.prompt(example))
+    roles = [m["role"] for m in authors.chat_messages(_apibank(), "authors-2.1")]
+    assert roles == ["system", "user", "user", "assistant", "assistant", "tool", "user"]  # agent -> assistant

@@ -206,18 +206,38 @@ def _chatml_turns(example: Example) -> str:
     return "".join(f"<|im_start|>{role}\n{text}<|im_end|>\n" for role, text in zip(roles, texts, strict=True))
 
 
-def test_prompt_21(example: Example) -> str:
-    """The ``instruction`` of a Hammer 2.1 test record: the instruction turn, then the turns."""
+def _instruction_21(example: Example) -> str:
     tools = _json(source_tools(example), ascii_=True)
     return (
-        f"<|im_start|>user\n[BEGIN OF TASK INSTRUCTION]\n{TASK}\n\n{ROLES}\n\n[END OF TASK INSTRUCTION]\n\n"
+        f"[BEGIN OF TASK INSTRUCTION]\n{TASK}\n\n{ROLES}\n\n[END OF TASK INSTRUCTION]\n\n"
         f"[BEGIN OF AVAILABLE TOOLS]\n{tools}\n[END OF AVAILABLE TOOLS]\n\n"
         f"[BEGIN OF FORMAT INSTRUCTION]\n\n{FORMAT}\n\n[END OF FORMAT INSTRUCTION]\n\n"
-        f"<|im_end|>\n{_chatml_turns(example)}"
     )
 
 
+def test_prompt_21(example: Example) -> str:
+    """The ``instruction`` of a Hammer 2.1 test record: the instruction turn, then the turns."""
+    return f"<|im_start|>user\n{_instruction_21(example)}<|im_end|>\n{_chatml_turns(example)}"
+
+
 # --- what a model is sent ----------------------------------------------------------------------
+
+
+def chat_messages(example: Example, template: str) -> list[dict[str, str]]:
+    """The same prompt as role/content messages, for a server that applies a ChatML chat template
+    (a Qwen2.5 server then renders exactly :func:`qwen_wrap` / :func:`qwen_hammer_wrap` of the
+    prompt). API-Bank's ``agent`` turns are sent as ``assistant``: servers know no other role."""
+    system = {"role": "system", "content": "You are a helpful assistant."}
+    if template != "authors-2.1":
+        prompt = sft_prompt(example) if template == "authors-sft" else test_prompt_10(example)
+        return [system, {"role": "user", "content": prompt}]
+    messages = [system, {"role": "user", "content": _instruction_21(example)}]
+    if _plain_query(example):
+        return [*messages, {"role": "user", "content": example.query}]
+    texts = [message_text(m, fenced=True) for m in example.messages]
+    texts[-1] = texts[-1].removesuffix(GENERATE)
+    roles = ["assistant" if role == "agent" else role for role in _roles(example)]
+    return messages + [{"role": r, "content": t} for r, t in zip(roles, texts, strict=True)]
 
 
 def qwen_wrap(instruction: str) -> str:
@@ -232,6 +252,7 @@ def qwen_hammer_wrap(instruction: str) -> str:
 
 __all__ = [
     "END",
+    "chat_messages",
     "completion",
     "qwen_hammer_wrap",
     "qwen_wrap",
