@@ -6,24 +6,11 @@ bundles is the one raising."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-import hammer_fc
-
-SCRIPT = Path(sys.executable).with_name("hammer")
-HAMMER = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "hammer_fc.cli"]
-SRC = str(Path(hammer_fc.__file__).parents[1])
-ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")]), "COLUMNS": "200"}
-
-
-def hammer(*args: str) -> subprocess.CompletedProcess[str]:
-    """``hammer ARGS`` as a user runs it (this checkout's code)."""
-    return subprocess.run([*HAMMER, *args], capture_output=True, text=True, timeout=120, env=ENV)
+from hammer_cli import hammer
 
 
 @pytest.mark.parametrize(

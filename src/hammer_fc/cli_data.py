@@ -106,9 +106,11 @@ def prepare(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
+    from hammer_fc.outputs import check_output
     from hammer_fc.prepare import prepare as run_prepare
     from hammer_fc.prepare import summary_rows
 
+    check_output(out)  # before the progress bar: a bad -o is one line
     console = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as bar:

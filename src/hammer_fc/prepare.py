@@ -40,6 +40,7 @@ from hammer_fc.formats.records import (
     iter_records,
     slice_records,
 )
+from hammer_fc.outputs import check_output
 from hammer_fc.prepare_writer import (
     BLOCK,
     MIN_PARALLEL_LINES,
@@ -318,7 +319,7 @@ def prepare(
     )
     start = time.perf_counter()
     step = progress or (lambda _description, _total: lambda _n: None)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    check_output(out)  # before reading: a bad -o costs nothing
     options = {"epochs": epochs, "mask_ratio": mask_ratio, "seed": seed, "fmt": out_format}
     # Only a run with nothing to add can take the fast path: only then is opening worth it.
     opened = [(path, *_open_records(path, fmt)) for path in paths] if add_irrelevance == 0 else []

@@ -60,6 +60,7 @@ from hammer_fc.augment.masking import (
     value_spans,
 )
 from hammer_fc.errors import HammerError
+from hammer_fc.outputs import atomic_output
 from hammer_fc.prompts.training import (
     PROMPT_HEAD,
     PROMPT_MIDDLE,
@@ -763,20 +764,10 @@ def write_blocks(
     raise to stop the run)."""
     workers = max(1, min(workers, n_blocks))
     renderer = _Renderer(mask_ratio=mask_ratio, seed=seed, fmt=fmt)
-    tmp = out.with_name(f".{out.name}.partial")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    job = _Job(n_blocks, load, renderer, epochs, workers, fd)
-    try:
-        if workers == 1:
-            stats = _run_alone(job, on_loaded, on_progress)
-        else:
-            stats = _run_parallel(job, on_loaded, on_progress)
-    except BaseException:
-        os.close(fd)
-        tmp.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-    os.replace(tmp, out)
+    with atomic_output(out) as sink:  # the workers pwrite into it; nothing goes through its buffer
+        job = _Job(n_blocks, load, renderer, epochs, workers, sink.fileno())
+        run = _run_alone if workers == 1 else _run_parallel
+        stats = run(job, on_loaded, on_progress)
     stats.lines = epochs * stats.examples
     stats.irrelevant *= epochs
     stats.workers = workers

@@ -61,6 +61,7 @@ from hammer_fc.inference.base import (
 )
 from hammer_fc.inference.chat_format import DEFAULT_TEMPLATE, TEMPLATES
 from hammer_fc.models import resolve
+from hammer_fc.outputs import atomic_output, check_output
 from hammer_fc.schema import Example, ToolCall
 
 PREDICTIONS = "predictions.jsonl"
@@ -369,6 +370,7 @@ def score_predictions(bench: str, predictions: str | Path, output: str | Path) -
     prediction to ``output`` and returns the summary (also printed); cases without a prediction
     are counted as ``missing``, not scored.
     """
+    check_output(output)
     benches = {b.name: b for b in load_benches(bench)}
     examples = {(b.name, e.id): e for b in benches.values() for e in b.examples}
     owners: dict[str, list[str]] = {}
@@ -386,7 +388,7 @@ def score_predictions(bench: str, predictions: str | Path, output: str | Path) -
         judged[key] = judge(benches[key[0]], examples[key[:2]], calls, parse_error)
     if not judged:
         raise HammerError("no predictions to score", file=str(path))
-    with Path(output).open("wb") as sink:
+    with atomic_output(output) as sink:
         for (name, case_id, masked), verdict in judged.items():
             line = {"bench": name, "id": case_id, "masked": masked, **verdict.record()}
             sink.write(orjson.dumps(line) + b"\n")

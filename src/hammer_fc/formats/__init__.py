@@ -22,6 +22,7 @@ from hammer_fc.formats.openai import read_openai, write_openai
 from hammer_fc.formats.paper import read_paper
 from hammer_fc.formats.records import first_record
 from hammer_fc.formats.xlam import read_xlam, write_xlam
+from hammer_fc.outputs import check_output
 from hammer_fc.schema import Example
 
 FORMATS = ("xlam", "openai", "bfcl", "paper", "alpaca")
@@ -167,8 +168,8 @@ def convert_file(
 ) -> tuple[ReadResult, int]:
     """``hammer data convert``: read ``src`` (format detected unless given), write ``dst``.
 
-    Returns what was read and how many examples were written. The output format is checked
-    before anything is read, so a typo costs nothing."""
+    Returns what was read and how many examples were written. The output format and path are
+    checked before anything is read, so a typo costs nothing."""
     if to_fmt not in _WRITERS:
         raise HammerError(
             f"cannot write format {to_fmt!r} (writable: {', '.join(WRITE_FORMATS)})", field="--to"
@@ -177,6 +178,7 @@ def convert_file(
         raise HammerError(
             f"cannot read format {from_fmt!r} (readable: {', '.join(READ_FORMATS)})", field="--from"
         )
+    check_output(dst)
     result = read_examples(src, from_fmt, skip_invalid=skip_invalid)
     return result, write_examples(result.examples, dst, to_fmt)
 
