@@ -27,21 +27,27 @@ def convert(
     skip_invalid: Annotated[
         bool,
         typer.Option(
-            "--skip-invalid", help="Skip malformed records (counted and reported) instead of stopping."
+            "--skip-invalid",
+            help="Skip bad records (malformed, answers naming unknown functions or arguments, unknown "
+            "types; no gold answer for alpaca), counted by kind, instead of stopping.",
         ),
     ] = False,
 ) -> None:
     """Convert a data set between formats (xlam, openai, bfcl, paper -> xlam, openai, alpaca)."""
     from rich.console import Console
 
-    from hammer_fc.formats import convert_file
+    from hammer_fc.formats import convert_file, describe_kinds
 
     console = Console(stderr=True)
     with console.status(f"converting {src}"):
         result, written = convert_file(src, out, to_fmt=to_fmt, from_fmt=from_fmt, skip_invalid=skip_invalid)
     for error in result.errors:
         console.print(f"[yellow]skipped:[/] {error}", highlight=False, soft_wrap=True)
-    skipped = f", [yellow]skipped {result.skipped} invalid[/]" if result.skipped else ""
+    skipped = (
+        f", [yellow]skipped {result.skipped} invalid ({describe_kinds(result.skipped_kinds)})[/]"
+        if result.skipped
+        else ""
+    )
     console.print(
         f"read {len(result.examples)} examples ({result.format}) from {src}{skipped}; "
         f"wrote {written} ({to_fmt}) to {out}",
@@ -91,7 +97,9 @@ def prepare(
     skip_invalid: Annotated[
         bool,
         typer.Option(
-            "--skip-invalid", help="Skip malformed records (counted and reported) instead of stopping."
+            "--skip-invalid",
+            help="Skip bad records (malformed, answers naming unknown functions or arguments, unknown "
+            "types, no gold answer), counted by kind, instead of stopping.",
         ),
     ] = False,
     workers: Annotated[

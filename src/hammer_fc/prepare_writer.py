@@ -26,6 +26,7 @@ import random
 import re
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -525,9 +526,9 @@ class Loaded:
 
     examples: list[Example]
     skipped: int = 0
-    """Malformed records skipped."""
-    unanswered: int = 0
-    """Records without a gold answer, left out."""
+    """Records skipped (malformed, failing a check, or without a gold answer)."""
+    kinds: Counter[str] = field(default_factory=Counter)
+    """The skipped records by kind of problem."""
     errors: list[HammerError] = field(default_factory=list)
     """The first few errors of the skipped records."""
 

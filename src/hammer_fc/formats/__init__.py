@@ -10,14 +10,16 @@ Formats: ``xlam``, ``openai``, ``bfcl`` and ``paper`` are read; ``xlam``, ``open
 from __future__ import annotations
 
 import gc
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hammer_fc.errors import HammerError
-from hammer_fc.formats.bfcl import iter_bfcl, read_bfcl
+from hammer_fc.errors import MALFORMED, HammerError
+from hammer_fc.formats.bfcl import bfcl_file, iter_bfcl, read_bfcl
+from hammer_fc.formats.checks import check_example
 from hammer_fc.formats.openai import read_openai, write_openai
 from hammer_fc.formats.paper import read_paper
 from hammer_fc.formats.records import first_record
@@ -62,6 +64,29 @@ class ReadResult:
     errors: list[HammerError] = field(default_factory=list)
     """The first :data:`MAX_ERRORS` errors of the skipped records."""
     format: str = ""
+    skipped_kinds: Counter[str] = field(default_factory=Counter)
+    """Skipped records by kind of problem (``malformed``, ``unknown function`` ...)."""
+
+    def skip(self, error: HammerError) -> None:
+        """Count a skipped record (and keep its error while there are few)."""
+        self.skipped += 1
+        self.skipped_kinds[error.kind or MALFORMED] += 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(error)
+
+
+def describe_kinds(kinds: Counter[str]) -> str:
+    """``3 malformed, 1 unknown function``: skipped records by kind, most frequent first."""
+    return ", ".join(f"{n:,} {kind}" for kind, n in kinds.most_common())
+
+
+CALLS_FIELD: dict[str, Callable[[Example], str]] = {
+    "xlam": lambda _: "answers",
+    "paper": lambda _: "answers",
+    "bfcl": lambda _: "ground_truth",
+    "openai": lambda example: f"messages[{len(example.messages)}].tool_calls",  # the final turn
+}
+"""Where each format keeps the gold calls, for the field of a check's error."""
 
 
 def format_of_record(record: Any, *, file: str | None = None) -> str:
@@ -112,23 +137,41 @@ def _items(path: str | Path, fmt: str) -> Iterator[Example | HammerError]:
     return _READERS[fmt](Path(path))
 
 
-def read_examples(path: str | Path, fmt: str | None = None, *, skip_invalid: bool = False) -> ReadResult:
+def read_examples(
+    path: str | Path,
+    fmt: str | None = None,
+    *,
+    skip_invalid: bool = False,
+    check: bool = True,
+    require_answers: bool = False,
+) -> ReadResult:
     """Read every example of a file (or BFCL spec); ``fmt=None`` detects the format.
 
     A malformed record raises :class:`HammerError` naming the file, the 0-based record index and
-    the field, unless ``skip_invalid``: then it is skipped, counted in ``skipped`` and its error
-    kept in ``errors`` (the first few). Nothing is dropped silently.
+    the field, unless ``skip_invalid``: then it is skipped, counted in ``skipped`` (by kind in
+    ``skipped_kinds``) and its error kept in ``errors`` (the first few). Nothing is dropped
+    silently. ``check`` applies :func:`~hammer_fc.formats.checks.check_example` (answers naming
+    unknown functions or arguments, unknown parameter types; with ``require_answers``, a record
+    without a gold answer); only evaluation, which scores a benchmark's gold as it is, turns it off.
     """
     fmt = fmt or detect_format(path)
     result = ReadResult(format=fmt)
+    spec = str(path).startswith(BFCL_SPEC_PREFIX)
     with gc_paused():
-        for item in _items(path, fmt):
+        for position, item in enumerate(_items(path, fmt)):
+            if check and not isinstance(item, HammerError):
+                try:
+                    check_example(item, CALLS_FIELD[fmt](item), require_answer=require_answers)
+                except HammerError as err:
+                    # File readers yield one item per record, in order; a BFCL spec spans files.
+                    if spec:
+                        item = err.located(file=str(bfcl_file(item.meta["category"])), record=item.id)
+                    else:
+                        item = err.located(file=str(path), record=position)
             if isinstance(item, HammerError):
                 if not skip_invalid:
                     raise item
-                result.skipped += 1
-                if len(result.errors) < MAX_ERRORS:
-                    result.errors.append(item)
+                result.skip(item)
             else:
                 result.examples.append(item)
     return result
@@ -179,7 +222,8 @@ def convert_file(
             f"cannot read format {from_fmt!r} (readable: {', '.join(READ_FORMATS)})", field="--from"
         )
     check_output(dst)
-    result = read_examples(src, from_fmt, skip_invalid=skip_invalid)
+    # alpaca is a training format: a record without a gold answer cannot be one
+    result = read_examples(src, from_fmt, skip_invalid=skip_invalid, require_answers=to_fmt == "alpaca")
     return result, write_examples(result.examples, dst, to_fmt)
 
 
@@ -189,6 +233,7 @@ __all__ = [
     "WRITE_FORMATS",
     "ReadResult",
     "convert_file",
+    "describe_kinds",
     "detect_format",
     "format_of_record",
     "read_examples",

@@ -3,9 +3,10 @@
 ``str``, ``List[int]``, ``Dict[str, Any]``, ``str, optional``, ``Optional[int]``, ``int | None``,
 ``Union[int, float]``, ``Tuple[float, float]``, ``Callable[[float], float]``, ``Literal['a', 'b']``:
 a small grammar, parsed here into a tree so that a reader can map it to a canonical JSON type (and
-item type) while the original string is kept verbatim for writing back. Unknown identifiers
-(``datetime``, ``np.ndarray``) are ``any`` when ``strict`` is off: the real data has them and a
-type we cannot map is no reason to drop a training record.
+item type) while the original string is kept verbatim for writing back. An identifier we cannot
+map (``foo``) reads as ``any`` when ``strict`` is off, so reading (evaluation) never fails on it;
+the commands that write data report it (:func:`unknown_names`, :mod:`hammer_fc.formats.checks`):
+an error, or a record skipped and counted.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from hammer_fc.errors import HammerError
+from hammer_fc.errors import UNKNOWN_TYPE, HammerError
 
 # Lower-cased identifier -> canonical JSON type. Container names are handled with their args.
 _NAMES: dict[str, str] = {
@@ -25,6 +26,7 @@ _NAMES: dict[str, str] = {
         ("list", "array", "tuple", "set", "frozenset", "sequence", "iterable", "arraylist", "queue", "stack"),
         "array",
     ),
+    "ndarray": "array",  # np.ndarray
     **dict.fromkeys(("dict", "object", "mapping", "map", "hashmap", "hashtable", "typeddict"), "object"),
     **dict.fromkeys(("none", "nonetype", "null"), "null"),
     **dict.fromkeys(("any", "callable", "function", "literal", "optional", "union", ""), "any"),
@@ -152,7 +154,7 @@ def parse_pytype(text: str, *, strict: bool = False, field: str = "type") -> PyT
             raise ValueError(f"unexpected {token[1]!r}")
     except ValueError as err:
         if strict:
-            raise HammerError(f"cannot parse type {text!r}: {err}", field=field) from None
+            raise HammerError(f"cannot parse type {text!r}: {err}", field=field, kind=UNKNOWN_TYPE) from None
         opaque = TypeNode(text.strip(), kind="opaque")
         return PyType(node=opaque, optional="optional" in text.lower(), head=text.strip())
     remark = suffix.strip().lower()
@@ -207,7 +209,7 @@ def resolve(node: TypeNode, *, strict: bool = False, field: str = "type") -> Res
     canonical = _NAMES.get(key)
     if canonical is None:
         if strict:
-            raise HammerError(f"unknown parameter type {node.text!r}", field=field)
+            raise HammerError(f"unknown parameter type {node.text!r}", field=field, kind=UNKNOWN_TYPE)
         return Resolved("any")
     if canonical == "array":
         return Resolved("array", item=_element_type(node, strict=strict, field=field))
@@ -223,6 +225,18 @@ def _element_type(node: TypeNode, *, strict: bool, field: str) -> TypeNode | Non
     if len(args) > 1 and len({resolve(a, strict=strict, field=field) for a in args}) == 1:
         return args[0]  # homogeneous Tuple[float, float]
     return None
+
+
+def unknown_names(node: TypeNode) -> list[str]:
+    """The parts of a parsed type that map to no JSON type, outermost first: identifiers such as
+    ``foo`` (in ``List[foo]`` too), or the whole string when it is outside the grammar. Reading
+    is lenient (they are ``any``); the checks of :mod:`hammer_fc.formats.checks` report them."""
+    if node.kind == "opaque":
+        return [node.text]
+    unknown = [node.text] if node.kind == "name" and node.key not in _NAMES else []
+    for arg in node.args:
+        unknown += unknown_names(arg)
+    return unknown
 
 
 def format_node(node: TypeNode) -> str:
