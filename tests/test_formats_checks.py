@@ -132,7 +132,7 @@ def test_convert_to_alpaca_without_answer_is_a_record_error(tmp_path: Path) -> N
     with pytest.raises(HammerError) as err:
         convert_file(data, tmp_path / "a.json", to_fmt="alpaca")
     assert (err.value.record, err.value.field, err.value.kind) == (1, "answers", "missing answer")
-    assert len(convert_file(data, tmp_path / "x.json", to_fmt="xlam")[0].examples) == 3
+    assert len(convert_file(data, tmp_path / "x.json", to_fmt="xlam").read.examples) == 3
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)

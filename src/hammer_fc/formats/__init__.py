@@ -19,7 +19,7 @@ from typing import Any
 
 from hammer_fc.errors import MALFORMED, HammerError
 from hammer_fc.formats.bfcl import bfcl_file, iter_bfcl, read_bfcl
-from hammer_fc.formats.checks import check_example
+from hammer_fc.formats.checks import check_example, jsonschema_losses
 from hammer_fc.formats.openai import read_openai, write_openai
 from hammer_fc.formats.paper import read_paper
 from hammer_fc.formats.records import first_record
@@ -201,6 +201,18 @@ def write_examples(examples: Iterable[Example], path: str | Path, fmt: str) -> i
     return _WRITERS[fmt](examples, Path(path))
 
 
+@dataclass
+class Converted:
+    """What ``hammer data convert`` did: what it read, how many examples it wrote, and what the
+    output format could not hold."""
+
+    read: ReadResult
+    written: int
+    lost: Counter[str] = field(default_factory=Counter)
+    """Parameter types written with less than they said -> how many parameters, keyed
+    ``'<type>': JSON Schema cannot say <the parts>`` (no ``Callable``, no non-string keys ...)."""
+
+
 def convert_file(
     src: str | Path,
     dst: str | Path,
@@ -208,11 +220,13 @@ def convert_file(
     to_fmt: str,
     from_fmt: str | None = None,
     skip_invalid: bool = False,
-) -> tuple[ReadResult, int]:
+) -> Converted:
     """``hammer data convert``: read ``src`` (format detected unless given), write ``dst``.
 
-    Returns what was read and how many examples were written. The output format and path are
-    checked before anything is read, so a typo costs nothing."""
+    The output format and path are checked before anything is read, so a typo costs nothing.
+    Records that fail a check (:mod:`hammer_fc.formats.checks`; for alpaca, a training format,
+    a gold answer is needed) are errors or, with ``skip_invalid``, skipped and counted. Writing
+    OpenAI's JSON Schema, a Python type it cannot hold whole is counted in ``lost``."""
     if to_fmt not in _WRITERS:
         raise HammerError(
             f"cannot write format {to_fmt!r} (writable: {', '.join(WRITE_FORMATS)})", field="--to"
@@ -222,15 +236,21 @@ def convert_file(
             f"cannot read format {from_fmt!r} (readable: {', '.join(READ_FORMATS)})", field="--from"
         )
     check_output(dst)
-    # alpaca is a training format: a record without a gold answer cannot be one
     result = read_examples(src, from_fmt, skip_invalid=skip_invalid, require_answers=to_fmt == "alpaca")
-    return result, write_examples(result.examples, dst, to_fmt)
+    converted = Converted(result, write_examples(result.examples, dst, to_fmt))
+    if to_fmt == "openai":
+        for example in result.examples:
+            for tool in example.tools:
+                for _, text, lost in jsonschema_losses(tool):
+                    converted.lost[f"{text!r}: JSON Schema cannot say {', '.join(lost)}"] += 1
+    return converted
 
 
 __all__ = [
     "FORMATS",
     "READ_FORMATS",
     "WRITE_FORMATS",
+    "Converted",
     "ReadResult",
     "convert_file",
     "describe_kinds",

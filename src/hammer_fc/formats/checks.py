@@ -16,7 +16,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from hammer_fc.errors import MISSING_ANSWER, UNKNOWN_ARGUMENT, UNKNOWN_FUNCTION, UNKNOWN_TYPE, HammerError
-from hammer_fc.formats.pytype import parse_pytype, unknown_names
+from hammer_fc.formats.pytype import json_schema, parse_pytype, unknown_names
 from hammer_fc.schema import Example, Param, Tool
 
 _SHOWN = 8
@@ -107,6 +107,31 @@ def _unknown_in(param: Param, path: str) -> tuple[str, str] | None:
 def _unknown(text: str) -> bool:
     """Type strings repeat across a data set: look at each once."""
     return bool(unknown_names(parse_pytype(text).node))
+
+
+def jsonschema_losses(tool: Tool) -> list[tuple[str, str, tuple[str, ...]]]:
+    """What writing ``tool`` as JSON Schema (the OpenAI format) loses: ``(parameter path, type,
+    the parts JSON Schema cannot say)`` for each parameter whose Python-ish type it cannot hold
+    whole (``Callable[[float], float]``, ``Dict[int, str]``'s keys); see
+    :func:`~hammer_fc.formats.pytype.json_schema`."""
+    losses: list[tuple[str, str, tuple[str, ...]]] = []
+    for param in tool.params:
+        _losses_in(param, param.name, losses)
+    return losses
+
+
+def _losses_in(param: Param, path: str, out: list[tuple[str, str, tuple[str, ...]]]) -> None:
+    if param.source_type is not None and (lost := _lost(param.source_type)):
+        out.append((path, param.source_type, lost))
+    if param.items is not None:
+        _losses_in(param.items, f"{path}.items", out)
+    for prop in param.properties:
+        _losses_in(prop, f"{path}.properties.{prop.name}", out)
+
+
+@lru_cache(maxsize=4096)
+def _lost(text: str) -> tuple[str, ...]:
+    return tuple(json_schema(parse_pytype(text).node)[1])
 
 
 def check_types(tools: list[Tool], field: str = "tools") -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from hammer_fc.errors import UNKNOWN_TYPE, HammerError
 
@@ -237,6 +238,103 @@ def unknown_names(node: TypeNode) -> list[str]:
     for arg in node.args:
         unknown += unknown_names(arg)
     return unknown
+
+
+_JSON_NAMES = {"string", "integer", "number", "boolean", "null"}
+_NO_JSON_FORM = {"callable", "function"}
+"""Python types JSON Schema has no way to say: written as no type, and reported as lost."""
+
+
+def json_schema(node: TypeNode) -> tuple[dict[str, Any], list[str]]:
+    """The JSON Schema of a parsed type, as deep as JSON Schema goes (``List[Dict[str, int]]``:
+    an array of objects whose values are integers), and what it could not say: identifiers we
+    cannot map, ``Callable``, non-string ``Dict`` keys, strings outside the grammar.
+
+    ``Optional``/``Union`` become a ``type`` list (or ``anyOf`` when a member is more than a
+    type name), ``Literal`` an ``enum``, a fixed ``Tuple`` ``prefixItems`` (``items`` when its
+    elements share one type) with its length."""
+    lost: list[str] = []
+    return _schema(node, lost), lost
+
+
+def _schema(node: TypeNode, lost: list[str]) -> dict[str, Any]:
+    if node.kind == "opaque" or node.kind != "name":
+        lost.append(node.text)
+        return {}
+    key, args = node.key, node.args
+    if key == "optional" and len(args) == 1:
+        return _union([_schema(args[0], lost), {"type": "null"}])
+    if key == "union" and args:
+        return _union([_schema(a, lost) for a in args])
+    if key == "literal" and args:
+        values = [_literal(a) for a in args]
+        kinds = {resolve(a).type for a in args}
+        return ({"type": kinds.pop()} if len(kinds) == 1 else {}) | {"enum": values}
+    canonical = _NAMES.get(key)
+    if canonical is None or key in _NO_JSON_FORM:
+        lost.append(format_node(node))
+        return {}
+    if canonical in _JSON_NAMES:
+        return {"type": canonical}
+    if canonical == "array":
+        return _array(node, lost)
+    if canonical == "object":
+        out: dict[str, Any] = {"type": "object"}
+        if len(args) == 2:
+            if resolve(args[0]).type not in ("string", "any"):
+                lost.append(f"{format_node(args[0])} keys")  # JSON object keys are strings
+            values = _schema(args[1], lost)
+            if values:
+                out["additionalProperties"] = values
+        return out
+    return {}  # any
+
+
+def _array(node: TypeNode, lost: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "array"}
+    args = node.args
+    if node.key == "tuple" and len(args) == 2 and args[1].kind == "ellipsis":
+        args = args[:1]
+    elif node.key == "tuple" and args:
+        members = [_schema(a, lost) for a in args]
+        if all(m == members[0] for m in members):
+            out["items"] = members[0]
+        else:
+            out["prefixItems"] = members
+        return out | {"minItems": len(args), "maxItems": len(args)}
+    if len(args) == 1:
+        out["items"] = _schema(args[0], lost)  # {} for List[Any], as an items spec of type any writes
+    return out
+
+
+def _union(members: list[dict[str, Any]]) -> dict[str, Any]:
+    """One schema accepting any of ``members``: a ``type`` list where each member is one type
+    with keywords of its own (``items`` only constrain arrays), ``anyOf`` otherwise. An int is a
+    number (``Union[int, float]`` is ``number``)."""
+    if any(not m for m in members):
+        return {}  # a member admits anything
+    unique = [m for i, m in enumerate(members) if m not in members[:i]]
+    types = [m.get("type") for m in unique]
+    if "number" in types and {"type": "integer"} in unique:
+        unique.remove({"type": "integer"})
+        types.remove("integer")
+    keys = [k for m in unique for k in m if k != "type"]
+    one_type_each = all(isinstance(t, str) for t in types) and len(set(types)) == len(types)
+    if one_type_each and len(set(keys)) == len(keys) and "enum" not in keys:
+        merged: dict[str, Any] = {"type": types[0] if len(types) == 1 else types}
+        for m in unique:
+            merged.update((k, v) for k, v in m.items() if k != "type")
+        return merged
+    return {"anyOf": unique}
+
+
+def _literal(node: TypeNode) -> Any:
+    if node.kind != "literal":
+        return node.text
+    text = node.text
+    if text[:1] in "'\"":
+        return text[1:-1]
+    return float(text) if "." in text else int(text)
 
 
 def format_node(node: TypeNode) -> str:
