@@ -104,7 +104,9 @@ def test_openai_answers_are_checked_against_their_schema(tmp_path: Path, spec: d
     if "additionalProperties" in spec:
         assert len(read_examples(path).examples) == 1
         return
-    with pytest.raises(HammerError, match=r"record 0: field 'messages\[1\]\.tool_calls\[0\]\.arguments\.x'"):
+    with pytest.raises(
+        HammerError, match=r"record 0: field 'messages\[1\]\.tool_calls\[0\]\.function\.arguments\.x'"
+    ):
         read_examples(path)
 
 

@@ -80,13 +80,17 @@ def describe_kinds(kinds: Counter[str]) -> str:
     return ", ".join(f"{n:,} {kind}" for kind, n in kinds.most_common())
 
 
-CALLS_FIELD: dict[str, Callable[[Example], str]] = {
-    "xlam": lambda _: "answers",
-    "paper": lambda _: "answers",
-    "bfcl": lambda _: "ground_truth",
-    "openai": lambda example: f"messages[{len(example.messages)}].tool_calls",  # the final turn
+CALLS_FIELD: dict[str, Callable[[Example], tuple[str, str]]] = {
+    "xlam": lambda _: ("answers", ""),
+    "paper": lambda _: ("answers", ""),
+    "bfcl": lambda _: ("ground_truth", ""),
+    "openai": lambda example: (
+        f"messages[{len(example.messages)}].tool_calls",
+        ".function",
+    ),  # the final turn
 }
-"""Where each format keeps the gold calls, for the field of a check's error."""
+"""Where each format keeps the gold calls (and a call's name and arguments), for the field of a
+check's error."""
 
 
 def format_of_record(record: Any, *, file: str | None = None) -> str:
@@ -161,7 +165,8 @@ def read_examples(
         for position, item in enumerate(_items(path, fmt)):
             if check and not isinstance(item, HammerError):
                 try:
-                    check_example(item, CALLS_FIELD[fmt](item), require_answer=require_answers)
+                    field, call_key = CALLS_FIELD[fmt](item)
+                    check_example(item, field, require_answer=require_answers, call_key=call_key)
                 except HammerError as err:
                     # File readers yield one item per record, in order; a BFCL spec spans files.
                     if spec:

@@ -33,11 +33,13 @@ def check_calls(
     field: str = "answers",
     *,
     require_answer: bool = False,
+    call_key: str = "",
     declared: dict[int, frozenset[str] | None] | None = None,
 ) -> None:
     """Raise a located-by-field :class:`HammerError` for the first gold call that names a
     function not in the tool list, or an argument the function does not declare (unless its
-    schema says ``additionalProperties``); for ``calls=None`` when ``require_answer``.
+    schema says ``additionalProperties``); for ``calls=None`` when ``require_answer``. Call
+    ``i`` is located as ``<field>[i]<call_key>.name`` (OpenAI's ``call_key`` is ``.function``).
     ``declared`` maps ``id(tool)`` to :func:`declared_names` for tools shared by many examples
     (``hammer data prepare`` runs this on every record)."""
     calls = example.calls
@@ -55,7 +57,7 @@ def check_calls(
             listing = _listing(list(dict.fromkeys(t.name for t in tools))) or "empty"
             raise HammerError(
                 f"calls {name!r}, which is not in the tool list ({listing})",
-                field=f"{field}[{i}].name",
+                field=f"{field}[{i}]{call_key}.name",
                 kind=UNKNOWN_FUNCTION,
             )
         names = declared_names(tool) if declared is None else declared[id(tool)]
@@ -65,7 +67,7 @@ def check_calls(
         takes = _listing(sorted(names)) or "none"
         raise HammerError(
             f"argument {key!r} is not a parameter of {name!r} (parameters: {takes})",
-            field=f"{field}[{i}].arguments.{key}",
+            field=f"{field}[{i}]{call_key}.arguments.{key}",
             kind=UNKNOWN_ARGUMENT,
         )
 
@@ -152,7 +154,9 @@ def unknown_type_error(found: tuple[str, str], tool_field: str) -> HammerError:
     )
 
 
-def check_example(example: Example, calls_field: str = "answers", *, require_answer: bool = False) -> None:
+def check_example(
+    example: Example, calls_field: str = "answers", *, require_answer: bool = False, call_key: str = ""
+) -> None:
     """Every check of this module (see the module doc); raises the first problem found."""
     check_types(example.tools)
-    check_calls(example, calls_field, require_answer=require_answer)
+    check_calls(example, calls_field, require_answer=require_answer, call_key=call_key)
