@@ -12,7 +12,7 @@ from hammer_cli import hammer
 from hammer_fc.errors import HammerError
 from hammer_fc.eval.runner import score_predictions
 from hammer_fc.formats import convert_file
-from hammer_fc.outputs import atomic_output, check_output
+from hammer_fc.outputs import atomic_output, check_output, check_output_dir
 from hammer_fc.prepare import prepare
 
 DATA = Path(__file__).parent / "data"
@@ -88,3 +88,15 @@ def test_convert_that_fails_while_writing_leaves_nothing(tmp_path: Path) -> None
 def test_check_output_creates_missing_folders(tmp_path: Path) -> None:
     target = tmp_path / "a" / "b" / "out.json"
     assert check_output(target) == target and target.parent.is_dir() and not target.exists()
+
+
+def test_a_run_folder_that_is_a_file_exits_2_before_any_work(tmp_path: Path) -> None:
+    """``eval run -o`` names a folder: a file there (or above it) is one error line."""
+    (tmp_path / "file").write_text("x")
+    for target, message in ((tmp_path / "file", "is a file"), (tmp_path / "file" / "run", "cannot create")):
+        with pytest.raises(HammerError, match=message):
+            check_output_dir(target)
+        run = hammer("eval", "run", "--model", "smollm2-135m", "--bench", "bfcl:simple_python", "-o", target)
+        assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+        assert run.stderr.startswith(f"error: {target}: {message}")
+    assert check_output_dir(tmp_path / "a" / "run").is_dir()

@@ -1,7 +1,8 @@
 """Output files: a clear error for a target that cannot be one, and nothing half-written.
 
 Every command that writes a file (``data convert``, ``data prepare``, ``eval score``, ``bench``)
-checks its ``-o`` with :func:`check_output` before doing any work (a typo in ``-o`` should not
+checks its ``-o`` with :func:`check_output` (a folder, ``eval run``'s, with
+:func:`check_output_dir`) before doing any work (a typo in ``-o`` should not
 cost a benchmark run) and writes through :func:`atomic_output`: a hidden ``.<name>.partial``
 next to the target, renamed over it once complete and removed on any failure, so the target
 is either the old file or the whole new one.
@@ -32,6 +33,21 @@ def check_output(path: str | Path) -> Path:
         raise HammerError(message, file=str(path)) from None
     if not os.access(parent, os.W_OK | os.X_OK):
         raise HammerError(f"its folder {parent} is not writable", file=str(path))
+    return path
+
+
+def check_output_dir(path: str | Path) -> Path:
+    """``path`` as a folder to write into (created if need be; ``eval run -o``), or a
+    :class:`HammerError` naming it: an existing file, a folder that cannot be created or written."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise HammerError("is a file: -o names the folder to write into", file=str(path))
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise HammerError(f"cannot create the folder: {err.strerror or err}", file=str(path)) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise HammerError("the folder is not writable", file=str(path))
     return path
 
 

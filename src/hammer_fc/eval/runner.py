@@ -61,7 +61,7 @@ from hammer_fc.inference.base import (
 )
 from hammer_fc.inference.chat_format import DEFAULT_TEMPLATE, TEMPLATES
 from hammer_fc.models import resolve
-from hammer_fc.outputs import atomic_output, check_output
+from hammer_fc.outputs import atomic_output, check_output, check_output_dir
 from hammer_fc.schema import Example, ToolCall
 
 PREDICTIONS = "predictions.jsonl"
@@ -199,7 +199,7 @@ def run_eval(
 
 def _claim(out: Path, settings: dict[str, Any]) -> None:
     """Create the run directory, or check that the run in it used the same settings."""
-    out.mkdir(parents=True, exist_ok=True)
+    check_output_dir(out)
     path = out / SETTINGS
     if path.is_file():
         previous = json.loads(path.read_text())
