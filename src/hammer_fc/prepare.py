@@ -265,7 +265,7 @@ def load_examples(
         if records is not None:
             loaded = xlam.load(path, records.parse(0, len(records)), skip_invalid=skip_invalid)
         else:
-            result = read_examples(path, name, skip_invalid=skip_invalid, require_answers=True)
+            result = read_examples(path, name, skip_invalid=skip_invalid, check=True, require_answers=True)
             errors = list(result.errors[:MAX_ERRORS_KEPT])
             loaded = Loaded(result.examples, result.skipped, result.skipped_kinds, errors)
         examples.extend(loaded.examples)

@@ -155,7 +155,7 @@ def read_examples(
     fmt: str | None = None,
     *,
     skip_invalid: bool = False,
-    check: bool = True,
+    check: bool | None = None,
     require_answers: bool = False,
 ) -> ReadResult:
     """Read every example of a file (or BFCL spec); ``fmt=None`` detects the format.
@@ -165,9 +165,14 @@ def read_examples(
     ``skipped_kinds``) and its error kept in ``errors`` (the first few). Nothing is dropped
     silently. ``check`` applies :func:`~hammer_fc.formats.checks.check_example` (answers naming
     unknown functions or arguments, unknown parameter types; with ``require_answers``, a record
-    without a gold answer); only evaluation, which scores a benchmark's gold as it is, turns it off.
+    without a gold answer). By default it is on for every format but ``paper``: the paper's
+    benchmark files are test sets whose gold is scored (and converted, e.g. into the authors' test
+    prompts) as it is, and six Tool-Alpaca answers call functions their tool list lacks. Training
+    (``prepare``, ``train``) asks for the checks explicitly.
     """
     fmt = fmt or detect_format(path)
+    if check is None:
+        check = fmt != "paper"
     result = ReadResult(format=fmt)
     spec = str(path).startswith(BFCL_SPEC_PREFIX)
     with gc_paused():
