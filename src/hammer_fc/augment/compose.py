@@ -169,8 +169,8 @@ class Composer:
             field="compose",
         )
 
-    def draw(self, rng: random.Random) -> Example:
-        """One composed example from ``rng``'s draws."""
+    def choose(self, rng: random.Random) -> list[int]:
+        """The sources (indices into ``examples``, in answer order) of one composed example."""
         if len(self.sources) < 2:
             self._scan(rng)  # raises
         chosen = [rng.choice(self.sources)]
@@ -180,9 +180,11 @@ class Composer:
             if partner is None:
                 break
             chosen.append(partner)
-        if len(chosen) < 2:
-            chosen = self._scan(rng)
-        return self.build(chosen, rng)
+        return chosen if len(chosen) >= 2 else self._scan(rng)
+
+    def draw(self, rng: random.Random) -> Example:
+        """One composed example from ``rng``'s draws."""
+        return self.build(self.choose(rng), rng)
 
     def build(self, chosen: list[int], rng: random.Random) -> Example:
         """The composed example of the sources ``chosen`` (indices into ``examples``), in order."""
@@ -206,7 +208,12 @@ class Composer:
 
     def at(self, seed: int, epoch: int, index: int) -> Example:
         """Composed example ``index`` of ``epoch``: the same wherever and whenever it is drawn."""
-        return self.draw(random.Random(f"{seed}:compose:{epoch}:{index}"))
+        return self.draw(compose_rng(seed, epoch, index))
+
+
+def compose_rng(seed: int, epoch: int, index: int) -> random.Random:
+    """The stream composed example ``index`` of ``epoch`` is drawn from (apart from masking's)."""
+    return random.Random(f"{seed}:compose:{epoch}:{index}")
 
 
 def iter_composed_epoch(

@@ -6,6 +6,10 @@ item is a pure function of its index. Nothing is copied N-fold (views are render
 trainer asks for them), any process can render any item, and a resumed run sees exactly the
 items and order an uninterrupted one would. :class:`EpochSampler` hands out epoch ``e``'s
 indices in a seeded shuffled order once the trainer announces the epoch via ``set_epoch``.
+
+With ``composed`` > 0 every epoch also holds that many multi-call examples composed from the
+single-call ones (:mod:`hammer_fc.augment.compose`), at indices ``n .. n + composed - 1`` of the
+epoch, drawn afresh per epoch and masked like the others (masking after composition).
 """
 
 from __future__ import annotations
@@ -16,19 +20,39 @@ from typing import Any
 
 from torch.utils.data import Dataset, Sampler
 
+from hammer_fc.augment.compose import Composer, compose_rng
 from hammer_fc.augment.epochs import epoch_view, example_rng
 from hammer_fc.schema import Example
 from hammer_fc.train.data import Encoder, Item, render
 
 
 class MaskedEpochDataset(Dataset):
-    """One epoch's worth of items (``len`` = number of examples); index ``epoch * n + i`` gives
-    example ``i``'s view in any later epoch, tokenized on demand to ``input_ids``/``labels``."""
+    """One epoch's worth of items (``len`` = examples + composed ones); index ``epoch * len + i``
+    gives item ``i``'s view in any later epoch, tokenized on demand to ``input_ids``/``labels``.
+    ``lengths`` (the items' token counts) keep composed examples within ``cutoff``."""
 
     def __init__(
-        self, items: list[Item], tokenizer: Any, *, mask_ratio: float, seed: int, cutoff: int
+        self,
+        items: list[Item],
+        tokenizer: Any,
+        *,
+        mask_ratio: float,
+        seed: int,
+        cutoff: int,
+        composed: int = 0,
+        lengths: list[int] | None = None,
     ) -> None:
         self.items = items
+        self.composed = composed
+        self.composer: Composer | None = None
+        self.item_lengths = lengths
+        if composed:
+            picked = [i for i, item in enumerate(items) if isinstance(item, Example)]
+            self.composer = Composer(
+                [items[i] for i in picked],  # type: ignore[misc]
+                lengths=None if lengths is None else [lengths[i] for i in picked],
+                max_length=cutoff,
+            )
         self.encode = Encoder(tokenizer)
         self.mask_ratio = mask_ratio
         self.seed = seed
@@ -39,12 +63,32 @@ class MaskedEpochDataset(Dataset):
         replaced by the same example's plain view."""
 
     def __len__(self) -> int:
-        return len(self.items)
+        return len(self.items) + self.composed
+
+    def lengths(self) -> list[int] | None:
+        """Token counts per index of an epoch, for length-grouped batches: a composed example
+        counts its epoch-0 sources' lengths summed (more than it has: one instruction each)."""
+        if self.item_lengths is None:
+            return None
+        if self.composer is None:
+            return self.item_lengths
+        source_lengths = self.composer.lengths or []
+        return self.item_lengths + [
+            sum(source_lengths[k] for k in self.composer.choose(compose_rng(self.seed, 0, j)))
+            for j in range(self.composed)
+        ]
+
+    def unmasked(self, epoch: int, i: int) -> Item:
+        """Item ``i`` of ``epoch`` before masking: an input, or that epoch's composed example."""
+        if i < len(self.items):
+            return self.items[i]
+        assert self.composer is not None
+        return self.composer.at(self.seed, epoch, i - len(self.items))
 
     def view(self, index: int) -> tuple[Item, bool]:
         """The item at ``index`` (its epoch's view) and whether it is masked."""
-        epoch, i = divmod(index, len(self.items))
-        item = self.items[i]
+        epoch, i = divmod(index, len(self))
+        item = self.unmasked(epoch, i)
         if not isinstance(item, Example):
             return item, False
         return epoch_view(item, example_rng(self.seed, epoch, i), self.mask_ratio)
@@ -54,8 +98,8 @@ class MaskedEpochDataset(Dataset):
         input_ids, labels = self.encode(*render(item))
         if len(input_ids) > self.cutoff and masked:
             self.fell_back += 1
-            epoch, i = divmod(index, len(self.items))
-            plain = epoch_view(self.items[i], example_rng(self.seed, epoch, i), 0.0)[0]
+            epoch, i = divmod(index, len(self))
+            plain = epoch_view(self.unmasked(epoch, i), example_rng(self.seed, epoch, i), 0.0)[0]  # type: ignore[arg-type]
             input_ids, labels = self.encode(*render(plain))
             masked = False
         self.masked += masked

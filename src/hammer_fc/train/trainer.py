@@ -139,7 +139,7 @@ def make_trainer(
     ``packed`` (flattened) batches, and the answer-only head (:mod:`.loss`)."""
     from transformers import DataCollatorForSeq2Seq, DataCollatorWithFlattening, PrinterCallback, Trainer
 
-    n = len(dataset.items)
+    n = len(dataset)
     if batching == "packed":
         collator = DataCollatorWithFlattening(return_position_ids=True, separator_id=-100)
         args.include_num_input_tokens_seen = "all"
@@ -199,6 +199,7 @@ def run_training(job: TrainJob) -> TrainResult:
         token_budget=config.token_budget,
         epochs=config.epochs,
         seed=config.seed,
+        compose=config.compose,
     )
     model = build_model(spec, job.model, config)
     args = training_arguments(config, job.out_dir)
@@ -209,11 +210,17 @@ def run_training(job: TrainJob) -> TrainResult:
             yaml.safe_dump({"model": job.model, "data": job.data, "command": job.command}, sort_keys=False)
         )
     dataset = MaskedEpochDataset(
-        items, tokenizer, mask_ratio=config.mask_ratio, seed=config.seed, cutoff=config.cutoff
+        items,
+        tokenizer,
+        mask_ratio=config.mask_ratio,
+        seed=config.seed,
+        cutoff=config.cutoff,
+        composed=stats.composed_per_epoch,
+        lengths=lengths,
     )
     progress = RichProgress()
     trainer = make_trainer(
-        model, tokenizer, dataset, args, [progress], batching=config.batching, lengths=lengths
+        model, tokenizer, dataset, args, [progress], batching=config.batching, lengths=dataset.lengths()
     )
     checkpoint = _last_checkpoint(job.out_dir) if job.resume else None
     started = time.perf_counter()
