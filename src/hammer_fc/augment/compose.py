@@ -11,8 +11,9 @@ example of the same function with other arguments it is chosen as a partner with
 Two tools with one name and different specs (BFCL live has 262 such names: users' functions
 differ) are never shown together: a partner whose tools would collide is not chosen. With
 ``lengths`` and ``max_length`` (the trainer's token counts and cut-off) a partner is chosen only
-while the sources' lengths sum to at most ``max_length``; each source counts the shared
-instruction once more than the composed prompt does, so the composed example fits.
+while the sources' lengths, less ``shared`` tokens for every source after the first (what each
+of them counts and a composed example has once: the instruction, the chat template), sum to at
+most ``max_length``.
 
 Composed example ``j`` of ``epoch`` is a pure function of ``(seed, epoch, j)`` and the sources,
 like masking (:mod:`hammer_fc.augment.epochs`): any process can draw any of them, and every
@@ -106,14 +107,16 @@ class Composer:
         *,
         lengths: Sequence[int] | None = None,
         max_length: int | None = None,
+        shared: int = 0,
         max_calls: int = MAX_CALLS,
     ) -> None:
         self.examples = examples
         self.lengths = lengths
         self.max_length = max_length
+        self.shared = shared
         self.max_calls = max_calls
         self.sources = [
-            i for i, e in enumerate(examples) if composable(e) and self._length([i]) <= self._limit
+            i for i, e in enumerate(examples) if composable(e) and self.length([i]) <= self._limit
         ]
         self.tools = {i: {t.name: t for t in reversed(examples[i].tools)} for i in self.sources}
         """Per source, its tools by name (the first of a repeated name wins, as in every view)."""
@@ -125,13 +128,16 @@ class Composer:
     def _limit(self) -> float:
         return float("inf") if self.max_length is None else self.max_length
 
-    def _length(self, chosen: list[int]) -> int:
-        return 0 if self.lengths is None else sum(self.lengths[i] for i in chosen)
+    def length(self, chosen: list[int]) -> int:
+        """The estimated length of the composition of ``chosen`` (0 without ``lengths``)."""
+        if self.lengths is None:
+            return 0
+        return sum(self.lengths[i] for i in chosen) - self.shared * (len(chosen) - 1)
 
     def _fits_with(self, chosen: list[int], candidate: int) -> bool:
         """Whether ``candidate`` can join ``chosen``: another source, within the length limit,
         no tool name shared with a different spec, and not the same call once more."""
-        if candidate in chosen or self._length([*chosen, candidate]) > self._limit:
+        if candidate in chosen or self.length([*chosen, candidate]) > self._limit:
             return False
         mine = self.tools[candidate]
         call = self.examples[candidate].calls[0]  # type: ignore[index]

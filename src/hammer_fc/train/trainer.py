@@ -238,6 +238,7 @@ def run_training(job: TrainJob) -> TrainResult:
         "resumed_from": checkpoint,
         "masked_views": dataset.masked,
         "masked_views_over_cutoff_replaced": dataset.fell_back,
+        "composed_views_over_cutoff_replaced": dataset.composed_over_cutoff,
         "device": str(args.device) + (f" x{args.world_size}" if args.world_size > 1 else ""),
         "trainable_params": trainable,
         "total_params": total,
