@@ -17,6 +17,7 @@ import random
 from collections.abc import Callable
 
 from hammer_fc.augment.masking import dedup_tools
+from hammer_fc.prompts.training import tools_json
 from hammer_fc.schema import Example, Tool
 
 SHORTENED_FROM = "shortened_from"
@@ -34,7 +35,8 @@ def shorten(
 ) -> Example | None:
     """``example`` when ``length(example) <= limit``; else the same example with its gold tools
     and the most distractors that keep it within ``limit``, shuffled; ``None`` when not even
-    the gold tools fit (a no-call example: not even one tool), or the example has no gold answer.
+    the gold tools fit (a no-call example: not even its shortest tool), or the example has no gold
+    answer.
 
     ``length`` is called O(log tools) times (a bisection over the number of distractors).
     Duplicate tool names are dropped on the way (the first wins), as every view does.
@@ -53,7 +55,12 @@ def shorten(
         return length(_with_tools(example, gold + others[:k])) <= limit
 
     low = 0 if gold else 1  # a no-call example must still offer a tool to refuse
-    if low > len(others) or not fits(low):
+    if low > len(others):
+        return None
+    if not fits(low) and not gold:  # the drawn tool is too long: try the shortest one
+        shortest = min(range(len(others)), key=lambda k: len(tools_json([others[k]])))
+        others.insert(0, others.pop(shortest))
+    if not fits(low):
         return None
     high = len(others) + 1  # fits(low) holds, fits(high) would not: bisect between them
     while high - low > 1:
