@@ -18,6 +18,7 @@ from typing import Any
 
 from hammer_fc.errors import HammerError
 from hammer_fc.formats.bfcl import iter_bfcl, read_bfcl
+from hammer_fc.formats.bfcl_multi_turn import is_multi_turn_spec, iter_multi_turn
 from hammer_fc.formats.openai import read_openai, write_openai
 from hammer_fc.formats.paper import read_paper
 from hammer_fc.formats.records import first_record
@@ -105,7 +106,8 @@ def _items(path: str | Path, fmt: str) -> Iterator[Example | HammerError]:
     if str(path).startswith(BFCL_SPEC_PREFIX):
         if fmt != "bfcl":
             raise HammerError(f"a BFCL spec is read as bfcl, not {fmt}", file=str(path))
-        return iter_bfcl(str(path).removeprefix(BFCL_SPEC_PREFIX))
+        spec = str(path).removeprefix(BFCL_SPEC_PREFIX)
+        return iter_multi_turn(spec) if is_multi_turn_spec(spec) else iter_bfcl(spec)
     if fmt not in _READERS:
         raise HammerError(f"cannot read format {fmt!r} (readable: {', '.join(READ_FORMATS)})", field="format")
     return _READERS[fmt](Path(path))
