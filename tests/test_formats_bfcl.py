@@ -90,8 +90,8 @@ def test_specs_and_groups(bfcl_data_dir: Path) -> None:
     result = read_examples("bfcl:live")
     assert result.format == "bfcl" and result.skipped == 0
     assert len(result.examples) == sum(len(_jsonl(bfcl_data_dir / f"BFCL_v4_{c}.json")) for c in BFCL_LIVE)
-    with pytest.raises(HammerError, match="unknown BFCL category 'multi_turn_base'"):
-        read_examples("bfcl:multi_turn_base")
+    with pytest.raises(HammerError, match="unknown BFCL category 'multi_turn_nope'"):
+        read_examples("bfcl:multi_turn_nope")  # multi_turn_base and its kin: tests/test_bfcl_multi_turn.py
 
 
 def test_a_bfcl_file_path_gets_its_answers(bfcl_data_dir: Path) -> None:
