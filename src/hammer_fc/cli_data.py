@@ -14,7 +14,12 @@ app = typer.Typer(help="Read, convert and prepare function-calling data.", no_ar
 @app.command("convert")
 def convert(
     src: Annotated[
-        str, typer.Argument(metavar="IN", help="Input file, or bfcl:<category|all|live|non_live>.")
+        str,
+        typer.Argument(
+            metavar="IN",
+            help="Input file, bfcl:<category|all|live|non_live>, hf:ORG/NAME[:SPLIT], "
+            "a Parquet/Arrow file or a save_to_disk folder.",
+        ),
     ],
     to_fmt: Annotated[str, typer.Option("--to", help="Output format: xlam, openai, alpaca.")],
     out: Annotated[
@@ -27,33 +32,63 @@ def convert(
     skip_invalid: Annotated[
         bool,
         typer.Option(
-            "--skip-invalid", help="Skip malformed records (counted and reported) instead of stopping."
+            "--skip-invalid",
+            help="Skip bad records (malformed, answers naming unknown functions or arguments, unknown "
+            "types; no gold answer for alpaca), counted by kind, instead of stopping.",
         ),
     ] = False,
+    template: Annotated[
+        str | None,
+        typer.Option(
+            "--template",
+            help="Prompt template of alpaca output: hammer (default), hammer-chat, authors-sft, "
+            "authors-1.0, authors-2.1.",
+        ),
+    ] = None,
 ) -> None:
     """Convert a data set between formats (xlam, openai, bfcl, paper -> xlam, openai, alpaca)."""
     from rich.console import Console
+    from rich.markup import escape
 
-    from hammer_fc.formats import convert_file
+    from hammer_fc.formats import convert_file, describe_kinds
 
     console = Console(stderr=True)
     with console.status(f"converting {src}"):
-        result, written = convert_file(src, out, to_fmt=to_fmt, from_fmt=from_fmt, skip_invalid=skip_invalid)
+        done = convert_file(
+            src, out, to_fmt=to_fmt, from_fmt=from_fmt, skip_invalid=skip_invalid, template=template
+        )
+    result = done.read
     for error in result.errors:
-        console.print(f"[yellow]skipped:[/] {error}", highlight=False, soft_wrap=True)
-    skipped = f", [yellow]skipped {result.skipped} invalid[/]" if result.skipped else ""
+        console.print(f"[yellow]skipped:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+    skipped = (
+        f", [yellow]skipped {result.skipped} invalid ({describe_kinds(result.skipped_kinds)})[/]"
+        if result.skipped
+        else ""
+    )
     console.print(
-        f"read {len(result.examples)} examples ({result.format}) from {src}{skipped}; "
-        f"wrote {written} ({to_fmt}) to {out}",
+        f"read {len(result.examples)} examples ({result.format}) from {escape(src)}{skipped}; "
+        f"wrote {done.written} ({to_fmt}) to {escape(str(out))}",
         highlight=False,
         soft_wrap=True,
     )
+    if done.lost:
+        console.print(
+            f"[yellow]warning:[/] {sum(done.lost.values())} parameter type(s) written with less than "
+            f"they say:",
+            highlight=False,
+            soft_wrap=True,
+        )
+        for what, n in done.lost.most_common():
+            console.print(f"  {n} x {escape(what)}", highlight=False, soft_wrap=True)
 
 
 @app.command("prepare")
 def prepare(
     inputs: Annotated[
-        list[str], typer.Argument(metavar="IN...", help="Input files (or bfcl:<category|group>).")
+        list[str],
+        typer.Argument(
+            metavar="IN...", help="Input files, bfcl:<category|group>, hf:ORG/NAME[:SPLIT] data sets."
+        ),
     ],
     out: Annotated[
         Path, typer.Option("-o", "--output", help="Output JSON Lines file, one example per line.")
@@ -68,11 +103,25 @@ def prepare(
         int, typer.Option("--epochs", help="Views of every example to write, masking drawn afresh for each.")
     ] = 1,
     mask_ratio: Annotated[
-        float,
+        float | None,
         typer.Option(
-            "--mask-ratio", help="Share of examples masked per epoch (paper 0.33; authors' script ~0.67)."
+            "--mask-ratio",
+            help="Share of examples masked per epoch (default: paper 0.33; with --masking released, 2/3).",
         ),
-    ] = 0.33,
+    ] = None,
+    masking: Annotated[
+        str,
+        typer.Option(
+            "--masking", help="hammer (ours), or released (the authors' released script, quirks included)."
+        ),
+    ] = "hammer",
+    template: Annotated[
+        str,
+        typer.Option(
+            "--template",
+            help="Prompt template: hammer (ours), hammer-chat, authors-sft (the authors' SFT rows), ...",
+        ),
+    ] = "hammer",
     add_irrelevance: Annotated[
         float,
         typer.Option(
@@ -98,7 +147,9 @@ def prepare(
     skip_invalid: Annotated[
         bool,
         typer.Option(
-            "--skip-invalid", help="Skip malformed records (counted and reported) instead of stopping."
+            "--skip-invalid",
+            help="Skip bad records (malformed, answers naming unknown functions or arguments, unknown "
+            "types, no gold answer), counted by kind, instead of stopping.",
         ),
     ] = False,
     workers: Annotated[
@@ -111,12 +162,15 @@ def prepare(
     --add-irrelevance 0 and --compose 0 add none.
     """
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
+    from hammer_fc.outputs import check_output
     from hammer_fc.prepare import prepare as run_prepare
     from hammer_fc.prepare import summary_rows
 
+    check_output(out)  # before the progress bar: a bad -o is one line
     console = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as bar:
@@ -138,10 +192,12 @@ def prepare(
             skip_invalid=skip_invalid,
             workers=workers,
             progress=step,
+            template=template,
+            masking=masking,
         )
     for source in result.sources:
         for error in source.errors:
-            console.print(f"[yellow]skipped:[/] {error}", highlight=False, soft_wrap=True)
+            console.print(f"[yellow]skipped:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
     table = Table(title="hammer data prepare", show_header=False)
     table.add_column(style="bold")
     table.add_column()

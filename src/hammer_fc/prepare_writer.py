@@ -26,6 +26,7 @@ import random
 import re
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -60,6 +61,8 @@ from hammer_fc.augment.masking import (
     value_spans,
 )
 from hammer_fc.errors import HammerError
+from hammer_fc.outputs import atomic_output
+from hammer_fc.prompts import get_template
 from hammer_fc.prompts.training import (
     PROMPT_HEAD,
     PROMPT_MIDDLE,
@@ -68,7 +71,6 @@ from hammer_fc.prompts.training import (
     fence,
     param_spec,
     render_completion,
-    render_prompt,
     render_query,
     to_json,
     tool_to_prompt_dict,
@@ -90,11 +92,13 @@ MIN_PARALLEL_LINES = 20_000
 """Below this many output lines a second process costs more than it saves."""
 
 
-def record(example: Example, masked: bool, fmt: OutputFormat = "prompt-completion") -> dict:
+def record(
+    example: Example, masked: bool, fmt: OutputFormat = "prompt-completion", template: str = "hammer"
+) -> dict:
     """One output record: ``{"prompt", "completion", "masked", "irrelevant"}`` or LLaMA-Factory's
-    alpaca ``{"instruction", "input", "output"}``."""
-    prompt = render_prompt(example)
-    completion = render_completion(example.calls or [])
+    alpaca ``{"instruction", "input", "output"}``, rendered with the prompt template ``template``."""
+    chosen = get_template(template)
+    prompt, completion = chosen.prompt(example), chosen.completion(example.calls or [])
     if fmt == "alpaca":
         return {"instruction": prompt, "input": "", "output": completion}
     return {"prompt": prompt, "completion": completion, "masked": masked, "irrelevant": example.calls == []}
@@ -107,11 +111,60 @@ def iter_lines(
     mask_ratio: float = DEFAULT_MASK_RATIO,
     seed: int = 0,
     fmt: OutputFormat = "prompt-completion",
+    template: str = "hammer",
+    masking: str = "hammer",
 ) -> Iterator[bytes]:
-    """The output, line by line, rendered the plain way (the reference :func:`write_prepared` matches)."""
+    """The output, line by line, rendered the plain way (the reference :func:`write_prepared`
+    matches; the only way for another template or masking)."""
+    for line, _ in _views(examples, epochs, mask_ratio, seed, fmt, template, masking):
+        yield line
+
+
+def _views(
+    examples: Sequence[Example],
+    epochs: int,
+    mask_ratio: float,
+    seed: int,
+    fmt: OutputFormat,
+    template: str,
+    masking: str,
+) -> Iterator[tuple[bytes, bool]]:
     for epoch in range(epochs):
-        for example, masked in iter_epoch(examples, epoch, mask_ratio=mask_ratio, seed=seed):
-            yield orjson.dumps(record(example, masked, fmt)) + b"\n"
+        views = iter_epoch(examples, epoch, mask_ratio=mask_ratio, seed=seed, masking=masking)
+        for example, masked in views:
+            yield orjson.dumps(record(example, masked, fmt, template)) + b"\n", masked
+
+
+def write_plain(
+    examples: Sequence[Example],
+    out: Path,
+    *,
+    epochs: int,
+    mask_ratio: float,
+    seed: int,
+    fmt: OutputFormat,
+    template: str,
+    masking: str,
+    on_progress: Callable[[int], None] | None = None,
+) -> WriteStats:
+    """Write :func:`iter_lines` to ``out`` one line at a time, in one process (complete or not
+    at all): the path of the authors' templates and masking, which the fast writer does not know."""
+    stats = WriteStats(examples=len(examples))
+    tmp = out.with_name(f".{out.name}.partial")
+    try:
+        with tmp.open("wb") as sink:
+            for line, masked in _views(examples, epochs, mask_ratio, seed, fmt, template, masking):
+                if on_progress is not None:
+                    on_progress(1)
+                sink.write(line)
+                stats.lines += 1
+                stats.masked += masked
+                stats.bytes += len(line)
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    stats.irrelevant = epochs * sum(e.calls == [] for e in examples)
+    return stats
 
 
 def _escape(text: str) -> bytes:
@@ -524,9 +577,9 @@ class Loaded:
 
     examples: list[Example]
     skipped: int = 0
-    """Malformed records skipped."""
-    unanswered: int = 0
-    """Records without a gold answer, left out."""
+    """Records skipped (malformed, failing a check, or without a gold answer)."""
+    kinds: Counter[str] = field(default_factory=Counter)
+    """The skipped records by kind of problem."""
     errors: list[HammerError] = field(default_factory=list)
     """The first few errors of the skipped records."""
 
@@ -763,20 +816,10 @@ def write_blocks(
     raise to stop the run)."""
     workers = max(1, min(workers, n_blocks))
     renderer = _Renderer(mask_ratio=mask_ratio, seed=seed, fmt=fmt)
-    tmp = out.with_name(f".{out.name}.partial")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    job = _Job(n_blocks, load, renderer, epochs, workers, fd)
-    try:
-        if workers == 1:
-            stats = _run_alone(job, on_loaded, on_progress)
-        else:
-            stats = _run_parallel(job, on_loaded, on_progress)
-    except BaseException:
-        os.close(fd)
-        tmp.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-    os.replace(tmp, out)
+    with atomic_output(out) as sink:  # the workers pwrite into it; nothing goes through its buffer
+        job = _Job(n_blocks, load, renderer, epochs, workers, sink.fileno())
+        run = _run_alone if workers == 1 else _run_parallel
+        stats = run(job, on_loaded, on_progress)
     stats.lines = epochs * stats.examples
     stats.irrelevant *= epochs
     stats.workers = workers

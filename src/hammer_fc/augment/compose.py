@@ -229,15 +229,16 @@ def iter_composed_epoch(
     count: int,
     mask_ratio: float = DEFAULT_MASK_RATIO,
     seed: int = 0,
+    masking: str = "hammer",
     composer: Composer | None = None,
 ) -> Iterator[tuple[Example, bool]]:
     """:func:`~hammer_fc.augment.epochs.iter_epoch` over ``examples``, then the epoch's ``count``
     composed examples (drawn by ``composer``, default: from ``examples``), masked as examples
     ``len(examples) + j`` of the epoch (masking applies after composition)."""
-    yield from iter_epoch(examples, epoch, mask_ratio=mask_ratio, seed=seed)
+    yield from iter_epoch(examples, epoch, mask_ratio=mask_ratio, seed=seed, masking=masking)
     if count == 0:
         return
     composer = composer or Composer(examples)
     n = len(examples)
     for j in range(count):
-        yield epoch_view(composer.at(seed, epoch, j), example_rng(seed, epoch, n + j), mask_ratio)
+        yield epoch_view(composer.at(seed, epoch, j), example_rng(seed, epoch, n + j), mask_ratio, masking)

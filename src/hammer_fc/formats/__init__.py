@@ -4,25 +4,31 @@ three entry points every command uses: :func:`read_examples`, :func:`write_examp
 
 Formats: ``xlam``, ``openai``, ``bfcl`` and ``paper`` are read; ``xlam``, ``openai`` and
 ``alpaca`` are written. A path may also be a BFCL spec, ``bfcl:<category>`` or ``bfcl:<group>``
-(``all``, ``live``, ``non_live``), read from the installed ``bfcl-eval`` package.
+(``all``, ``live``, ``non_live``), read from the installed ``bfcl-eval`` package, or a Hugging
+Face data set (``hf:ORG/NAME[:SPLIT]``, a Parquet/Arrow file, a ``save_to_disk`` folder; see
+:mod:`hammer_fc.formats.hf`).
 """
 
 from __future__ import annotations
 
 import gc
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hammer_fc.errors import HammerError
-from hammer_fc.formats.bfcl import iter_bfcl, read_bfcl
+from hammer_fc.errors import MALFORMED, HammerError
+from hammer_fc.formats.bfcl import bfcl_file, iter_bfcl, read_bfcl
 from hammer_fc.formats.bfcl_multi_turn import is_multi_turn_spec, iter_multi_turn
+from hammer_fc.formats.checks import check_example, jsonschema_losses
+from hammer_fc.formats.hf import dataset_format, is_dataset_source, iter_dataset
 from hammer_fc.formats.openai import read_openai, write_openai
 from hammer_fc.formats.paper import read_paper
 from hammer_fc.formats.records import first_record
 from hammer_fc.formats.xlam import read_xlam, write_xlam
+from hammer_fc.outputs import check_output
 from hammer_fc.schema import Example
 
 FORMATS = ("xlam", "openai", "bfcl", "paper", "alpaca")
@@ -40,10 +46,10 @@ _READERS: dict[str, Callable[[Path], Iterator[Example | HammerError]]] = {
 }
 
 
-def _write_alpaca(examples: Iterable[Example], path: Path) -> int:
+def _write_alpaca(examples: Iterable[Example], path: Path, template: str = "hammer") -> int:
     from hammer_fc.formats.alpaca import write_alpaca  # needs the prompts package
 
-    return write_alpaca(examples, path)
+    return write_alpaca(examples, path, template)
 
 
 _WRITERS: dict[str, Callable[[Iterable[Example], Path], int]] = {
@@ -51,6 +57,8 @@ _WRITERS: dict[str, Callable[[Iterable[Example], Path], int]] = {
     "openai": write_openai,
     "alpaca": _write_alpaca,
 }
+TEMPLATED = ("alpaca",)
+"""The written formats that hold rendered prompts (and so take a prompt template)."""
 
 
 @dataclass
@@ -62,6 +70,33 @@ class ReadResult:
     errors: list[HammerError] = field(default_factory=list)
     """The first :data:`MAX_ERRORS` errors of the skipped records."""
     format: str = ""
+    skipped_kinds: Counter[str] = field(default_factory=Counter)
+    """Skipped records by kind of problem (``malformed``, ``unknown function`` ...)."""
+
+    def skip(self, error: HammerError) -> None:
+        """Count a skipped record (and keep its error while there are few)."""
+        self.skipped += 1
+        self.skipped_kinds[error.kind or MALFORMED] += 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(error)
+
+
+def describe_kinds(kinds: Counter[str]) -> str:
+    """``3 malformed, 1 unknown function``: skipped records by kind, most frequent first."""
+    return ", ".join(f"{n:,} {kind}" for kind, n in kinds.most_common())
+
+
+CALLS_FIELD: dict[str, Callable[[Example], tuple[str, str]]] = {
+    "xlam": lambda _: ("answers", ""),
+    "paper": lambda _: ("answers", ""),
+    "bfcl": lambda _: ("ground_truth", ""),
+    "openai": lambda example: (
+        f"messages[{len(example.messages)}].tool_calls",
+        ".function",
+    ),  # the final turn
+}
+"""Where each format keeps the gold calls (and a call's name and arguments), for the field of a
+check's error."""
 
 
 def format_of_record(record: Any, *, file: str | None = None) -> str:
@@ -99,6 +134,8 @@ def detect_format(path: str | Path) -> str:
     """The format of a file, from its first record's shape (a BFCL spec is ``bfcl``)."""
     if str(path).startswith(BFCL_SPEC_PREFIX):
         return "bfcl"
+    if is_dataset_source(path):
+        return dataset_format(path)
     return format_of_record(first_record(Path(path)), file=str(path))
 
 
@@ -108,28 +145,49 @@ def _items(path: str | Path, fmt: str) -> Iterator[Example | HammerError]:
             raise HammerError(f"a BFCL spec is read as bfcl, not {fmt}", file=str(path))
         spec = str(path).removeprefix(BFCL_SPEC_PREFIX)
         return iter_multi_turn(spec) if is_multi_turn_spec(spec) else iter_bfcl(spec)
+    if is_dataset_source(path):
+        return iter_dataset(path, fmt)
     if fmt not in _READERS:
         raise HammerError(f"cannot read format {fmt!r} (readable: {', '.join(READ_FORMATS)})", field="format")
     return _READERS[fmt](Path(path))
 
 
-def read_examples(path: str | Path, fmt: str | None = None, *, skip_invalid: bool = False) -> ReadResult:
+def read_examples(
+    path: str | Path,
+    fmt: str | None = None,
+    *,
+    skip_invalid: bool = False,
+    check: bool = True,
+    require_answers: bool = False,
+) -> ReadResult:
     """Read every example of a file (or BFCL spec); ``fmt=None`` detects the format.
 
     A malformed record raises :class:`HammerError` naming the file, the 0-based record index and
-    the field, unless ``skip_invalid``: then it is skipped, counted in ``skipped`` and its error
-    kept in ``errors`` (the first few). Nothing is dropped silently.
+    the field, unless ``skip_invalid``: then it is skipped, counted in ``skipped`` (by kind in
+    ``skipped_kinds``) and its error kept in ``errors`` (the first few). Nothing is dropped
+    silently. ``check`` applies :func:`~hammer_fc.formats.checks.check_example` (answers naming
+    unknown functions or arguments, unknown parameter types; with ``require_answers``, a record
+    without a gold answer); only evaluation, which scores a benchmark's gold as it is, turns it off.
     """
     fmt = fmt or detect_format(path)
     result = ReadResult(format=fmt)
+    spec = str(path).startswith(BFCL_SPEC_PREFIX)
     with gc_paused():
-        for item in _items(path, fmt):
+        for position, item in enumerate(_items(path, fmt)):
+            if check and not isinstance(item, HammerError):
+                try:
+                    field, call_key = CALLS_FIELD[fmt](item)
+                    check_example(item, field, require_answer=require_answers, call_key=call_key)
+                except HammerError as err:
+                    # File readers yield one item per record, in order; a BFCL spec spans files.
+                    if spec:
+                        item = err.located(file=str(bfcl_file(item.meta["category"])), record=item.id)
+                    else:
+                        item = err.located(file=str(path), record=position)
             if isinstance(item, HammerError):
                 if not skip_invalid:
                     raise item
-                result.skipped += 1
-                if len(result.errors) < MAX_ERRORS:
-                    result.errors.append(item)
+                result.skip(item)
             else:
                 result.examples.append(item)
     return result
@@ -150,13 +208,32 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def write_examples(examples: Iterable[Example], path: str | Path, fmt: str) -> int:
-    """Write examples in ``fmt`` (``xlam``, ``openai``, ``alpaca``); returns how many."""
+def write_examples(
+    examples: Iterable[Example], path: str | Path, fmt: str, *, template: str | None = None
+) -> int:
+    """Write examples in ``fmt`` (``xlam``, ``openai``, ``alpaca``); returns how many.
+    ``template`` (alpaca only) is the prompt template of the rendered prompts."""
     if fmt not in _WRITERS:
         raise HammerError(
             f"cannot write format {fmt!r} (writable: {', '.join(WRITE_FORMATS)})", field="format"
         )
-    return _WRITERS[fmt](examples, Path(path))
+    if template is None:
+        return _WRITERS[fmt](examples, Path(path))
+    if fmt not in TEMPLATED:
+        raise HammerError(f"--template applies to alpaca output only, not {fmt}", field="--template")
+    return _write_alpaca(examples, Path(path), template)
+
+
+@dataclass
+class Converted:
+    """What ``hammer data convert`` did: what it read, how many examples it wrote, and what the
+    output format could not hold."""
+
+    read: ReadResult
+    written: int
+    lost: Counter[str] = field(default_factory=Counter)
+    """Parameter types written with less than they said -> how many parameters, keyed
+    ``'<type>': JSON Schema cannot say <the parts>`` (no ``Callable``, no non-string keys ...)."""
 
 
 def convert_file(
@@ -166,31 +243,50 @@ def convert_file(
     to_fmt: str,
     from_fmt: str | None = None,
     skip_invalid: bool = False,
-) -> tuple[ReadResult, int]:
+    template: str | None = None,
+) -> Converted:
     """``hammer data convert``: read ``src`` (format detected unless given), write ``dst``.
 
-    Returns what was read and how many examples were written. The output format is checked
-    before anything is read, so a typo costs nothing."""
+    The output format, template and path are checked before anything is read, so a typo costs
+    nothing. Records that fail a check (:mod:`hammer_fc.formats.checks`; for alpaca, a training
+    format, a gold answer is needed) are errors or, with ``skip_invalid``, skipped and counted.
+    Writing OpenAI's JSON Schema, a Python type it cannot hold whole is counted in ``lost``."""
     if to_fmt not in _WRITERS:
         raise HammerError(
             f"cannot write format {to_fmt!r} (writable: {', '.join(WRITE_FORMATS)})", field="--to"
         )
+    if template is not None:
+        from hammer_fc.prompts import get_template
+
+        get_template(template)
+        if to_fmt not in TEMPLATED:
+            raise HammerError(f"--template applies to alpaca output only, not {to_fmt}", field="--template")
     if from_fmt is not None and from_fmt not in READ_FORMATS:
         raise HammerError(
             f"cannot read format {from_fmt!r} (readable: {', '.join(READ_FORMATS)})", field="--from"
         )
-    result = read_examples(src, from_fmt, skip_invalid=skip_invalid)
-    return result, write_examples(result.examples, dst, to_fmt)
+    check_output(dst)
+    result = read_examples(src, from_fmt, skip_invalid=skip_invalid, require_answers=to_fmt == "alpaca")
+    converted = Converted(result, write_examples(result.examples, dst, to_fmt, template=template))
+    if to_fmt == "openai":
+        for example in result.examples:
+            for tool in example.tools:
+                for _, text, lost in jsonschema_losses(tool):
+                    converted.lost[f"{text!r}: JSON Schema cannot say {', '.join(lost)}"] += 1
+    return converted
 
 
 __all__ = [
     "FORMATS",
     "READ_FORMATS",
     "WRITE_FORMATS",
+    "Converted",
     "ReadResult",
     "convert_file",
+    "describe_kinds",
     "detect_format",
     "format_of_record",
+    "is_dataset_source",
     "read_examples",
     "write_examples",
 ]

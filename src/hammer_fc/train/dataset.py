@@ -39,11 +39,15 @@ class MaskedEpochDataset(Dataset):
         mask_ratio: float,
         seed: int,
         cutoff: int,
+        masking: str = "hammer",
+        template: str = "hammer",
         composed: int = 0,
         lengths: list[int] | None = None,
     ) -> None:
         self.items = items
-        self.encode = Encoder(tokenizer)
+        self.encode = Encoder(tokenizer, template)
+        self.template = template
+        self.masking = masking
         self.mask_ratio = mask_ratio
         self.seed = seed
         self.cutoff = cutoff
@@ -70,7 +74,7 @@ class MaskedEpochDataset(Dataset):
         """Tokens every example has once whatever its tools and query (instruction, chat
         template, answer fence), less a margin for the words that join composed queries."""
         empty = Example(messages=[Message("user", "")], tools=[], calls=[])
-        return max(0, len(self.encode(*render(empty))[0]) - JOIN_MARGIN)
+        return max(0, len(self.encode(*render(empty, self.template))[0]) - JOIN_MARGIN)
 
     def __len__(self) -> int:
         return len(self.items) + self.composed
@@ -98,23 +102,24 @@ class MaskedEpochDataset(Dataset):
         item = self.unmasked(epoch, i)
         if not isinstance(item, Example):
             return item, False
-        return epoch_view(item, example_rng(self.seed, epoch, i), self.mask_ratio)
+        return epoch_view(item, example_rng(self.seed, epoch, i), self.mask_ratio, self.masking)
 
     def __getitem__(self, index: int) -> dict[str, list[int]]:
         epoch, i = divmod(index, len(self))
         item, masked = self.view(index)
-        input_ids, labels = self.encode(*render(item))
+        input_ids, labels = self.encode(*render(item, self.template))
         if len(input_ids) > self.cutoff and masked:
             self.fell_back += 1
-            plain = epoch_view(self.unmasked(epoch, i), example_rng(self.seed, epoch, i), 0.0)[0]  # type: ignore[arg-type]
-            input_ids, labels = self.encode(*render(plain))
+            unmasked = self.unmasked(epoch, i)
+            plain = epoch_view(unmasked, example_rng(self.seed, epoch, i), 0.0, self.masking)[0]  # type: ignore[arg-type]
+            input_ids, labels = self.encode(*render(plain, self.template))
             masked = False
         if len(input_ids) > self.cutoff and i >= len(self.items):
             self.composed_over_cutoff += 1
             first = self.composer.choose(compose_rng(self.seed, epoch, i - len(self.items)))[0]  # type: ignore[union-attr]
             source = self.items[self.picked[first]]
-            plain = epoch_view(source, example_rng(self.seed, epoch, i), 0.0)[0]  # type: ignore[arg-type]
-            input_ids, labels = self.encode(*render(plain))
+            plain = epoch_view(source, example_rng(self.seed, epoch, i), 0.0, self.masking)[0]  # type: ignore[arg-type]
+            input_ids, labels = self.encode(*render(plain, self.template))
             masked = False
         self.masked += masked
         return {"input_ids": input_ids[: self.cutoff], "labels": labels[: self.cutoff]}

@@ -199,6 +199,7 @@ def run_training(job: TrainJob) -> TrainResult:
         token_budget=config.token_budget,
         epochs=config.epochs,
         seed=config.seed,
+        template=config.template,
         compose=config.compose,
     )
     model = build_model(spec, job.model, config)
@@ -215,6 +216,8 @@ def run_training(job: TrainJob) -> TrainResult:
         mask_ratio=config.mask_ratio,
         seed=config.seed,
         cutoff=config.cutoff,
+        masking=config.masking,
+        template=config.template,
         composed=stats.composed_per_epoch,
         lengths=lengths,
     )
