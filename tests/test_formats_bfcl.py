@@ -96,8 +96,8 @@ def test_specs_and_groups(bfcl_data_dir: Path) -> None:
     assert checked.skipped_kinds == {"unknown argument": 2}
     assert sorted(e.record for e in checked.errors) == ["live_multiple_862-181-3", "live_multiple_964-207-0"]
     assert len(checked.examples) == len(result.examples) - 2
-    with pytest.raises(HammerError, match="unknown BFCL category 'multi_turn_base'"):
-        read_examples("bfcl:multi_turn_base")
+    with pytest.raises(HammerError, match="unknown BFCL category 'multi_turn_nope'"):
+        read_examples("bfcl:multi_turn_nope")  # multi_turn_base and its kin: tests/test_bfcl_multi_turn.py
 
 
 def test_a_bfcl_file_path_gets_its_answers(bfcl_data_dir: Path) -> None:

@@ -128,6 +128,13 @@ def prepare(
             "--add-irrelevance", help="No-call examples to add, as a share of the inputs (0: none)."
         ),
     ] = 0.0,
+    compose: Annotated[
+        float,
+        typer.Option(
+            "--compose",
+            help="Multi-call examples built per epoch from single-call ones, share of inputs (0: none).",
+        ),
+    ] = 0.0,
     seed: Annotated[
         int, typer.Option("--seed", help="Seed of every random choice (same seed, same output).")
     ] = 0,
@@ -151,7 +158,8 @@ def prepare(
 ) -> None:
     """Prepare a Hammer training set: function masking drawn per epoch, irrelevance augmentation.
 
-    Writes epochs x (inputs + added irrelevance examples) lines; --add-irrelevance 0 adds none.
+    Writes epochs x (inputs + added irrelevance examples + composed examples) lines;
+    --add-irrelevance 0 and --compose 0 add none.
     """
     from rich.console import Console
     from rich.markup import escape
@@ -178,6 +186,7 @@ def prepare(
             epochs=epochs,
             mask_ratio=mask_ratio,
             add_irrelevance=add_irrelevance,
+            compose=compose,
             seed=seed,
             out_format=out_format,  # type: ignore[arg-type]  (checked by run_prepare)
             skip_invalid=skip_invalid,

@@ -10,7 +10,10 @@ share of examples masked, drawn per ``(seed, epoch, index)``) with the fast writ
 
 Irrelevance examples (``add_irrelevance``, a share of the inputs) are built once from the inputs,
 appended after them and then treated like every other example in every epoch: the output has
-``epochs x (inputs + added)`` lines, epoch by epoch, in input order (trainers shuffle). Every
+``epochs x (inputs + added)`` lines, epoch by epoch, in input order (trainers shuffle). Composed
+multi-call examples (``compose``, a share of the inputs; :mod:`hammer_fc.augment.compose`) are
+drawn afresh for each epoch and follow that epoch's other lines; composing takes the plain
+writer (with ``compose=0`` the output is what it was without the option). Every
 record passes the checks of :mod:`hammer_fc.formats.checks` on either path (answers that name
 unknown functions or arguments, unknown parameter types, and no gold answer, as BFCL
 ``live_relevance`` has: nothing to train on): a problem stops the run, or with ``skip_invalid``
@@ -31,6 +34,7 @@ from typing import Any
 
 import orjson
 
+from hammer_fc.augment.compose import Composer, compose_count, iter_composed_epoch
 from hammer_fc.augment.epochs import DEFAULT_MASK_RATIO, check_masking, default_mask_ratio, iter_epoch
 from hammer_fc.augment.irrelevance import add_irrelevance, irrelevance_count, tool_pool
 from hammer_fc.errors import MALFORMED, HammerError
@@ -60,6 +64,7 @@ from hammer_fc.prepare_writer import (
     WriteStats,
     default_workers,
     iter_lines,
+    record,
     write_blocks,
     write_plain,
     write_prepared,
@@ -313,6 +318,8 @@ class PrepareResult:
     seconds: float
     template: str = "hammer"
     masking: str = "hammer"
+    composed: int = 0
+    """Multi-call examples composed per epoch (each epoch draws its own)."""
 
 
 @gc_paused()
@@ -324,6 +331,7 @@ def prepare(
     epochs: int = 1,
     mask_ratio: float | None = None,
     add_irrelevance: float = 0.0,
+    compose: float = 0.0,
     seed: int = 0,
     out_format: OutputFormat = "prompt-completion",
     skip_invalid: bool = False,
@@ -333,7 +341,9 @@ def prepare(
     template: str = "hammer",
     masking: str = "hammer",
 ) -> PrepareResult:
-    """Read ``paths``, add irrelevance examples, write ``epochs`` masked views of them to ``out``.
+    """Read ``paths``, add irrelevance examples, write ``epochs`` masked views of them to ``out``,
+    each epoch followed by its ``compose`` x inputs composed multi-call examples
+    (:mod:`hammer_fc.augment.compose`, masked like the others).
 
     ``workers`` processes (default: every core, for large jobs) render ``block`` examples each per
     round; neither changes the output. ``progress(description, total)`` (optional) starts a
@@ -351,13 +361,15 @@ def prepare(
     _check_options(
         epochs=epochs, mask_ratio=mask_ratio, add_irrelevance=add_irrelevance, out_format=out_format
     )
+    compose_count(0, compose)  # rejects a negative share before anything is read
     start = time.perf_counter()
     step = progress or (lambda _description, _total: lambda _n: None)
     check_output(out)  # before reading: a bad -o costs nothing
     options = {"epochs": epochs, "mask_ratio": mask_ratio, "seed": seed, "fmt": out_format}
     fast = template == "hammer" and masking == "hammer"
     # Only a run with nothing to add can take the fast path: only then is opening worth it.
-    opened = [(path, *_open_records(path, fmt)) for path in paths] if add_irrelevance == 0 and fast else []
+    nothing_added = add_irrelevance == 0 and compose == 0
+    opened = [(path, *_open_records(path, fmt)) for path in paths] if nothing_added and fast else []
     if opened and all(records is not None for _, _, records in opened):
         # The common case, xLAM in, nothing to add: the workers read as they write.
         xlam = {"out": out, "block": block, "skip_invalid": skip_invalid, "workers": workers, "step": step}
@@ -366,7 +378,7 @@ def prepare(
         except SplitError:  # a cut that parsing did not confirm: parse the files whole
             opened = [(path, *_open_records(path, fmt, split=False)) for path in paths]
             written, sources = _write_xlam(opened, **xlam, **options)  # type: ignore[arg-type]
-        inputs, added = written.examples, 0
+        inputs, added, composed = written.examples, 0, 0
     else:
         examples, sources = load_examples(
             paths, fmt, skip_invalid=skip_invalid, on_file=step(f"reading {len(paths)} file(s)", len(paths))
@@ -375,8 +387,19 @@ def prepare(
         inputs = len(examples)
         examples = with_irrelevance(examples, add_irrelevance, seed=seed)
         added = len(examples) - inputs
-        on_progress = step(f"writing {epochs} epoch(s)", epochs * len(examples))
-        if fast:
+        composed = compose_count(inputs, compose)
+        on_progress = step(f"writing {epochs} epoch(s)", epochs * (len(examples) + composed))
+        if composed:
+            written = _write_composed(
+                examples,
+                out,
+                count=composed,
+                template=template,
+                masking=masking,
+                on_progress=on_progress,
+                **options,  # type: ignore[arg-type]
+            )
+        elif fast:
             written = write_prepared(
                 examples,
                 out,
@@ -408,6 +431,7 @@ def prepare(
         seconds=time.perf_counter() - start,
         template=template,
         masking=masking,
+        composed=composed,
     )
 
 
@@ -453,6 +477,50 @@ def _write_xlam(
     return written, sources
 
 
+def _write_composed(
+    examples: list[Example],
+    out: Path,
+    *,
+    count: int,
+    epochs: int,
+    mask_ratio: float,
+    seed: int,
+    fmt: OutputFormat,
+    template: str,
+    masking: str,
+    on_progress: Callable[[int], None],
+) -> WriteStats:
+    """Every epoch's views of ``examples`` and its ``count`` composed examples, the plain way
+    (one process: the fast writer's templates assume the same examples in every epoch)."""
+    composer = Composer(examples)
+    stats = WriteStats(examples=len(examples) + count)
+    tmp = out.with_name(f".{out.name}.partial")
+    try:
+        with tmp.open("wb") as handle:
+            for epoch in range(epochs):
+                views = iter_composed_epoch(
+                    examples,
+                    epoch,
+                    count=count,
+                    mask_ratio=mask_ratio,
+                    seed=seed,
+                    masking=masking,
+                    composer=composer,
+                )
+                for example, masked in views:
+                    line = orjson.dumps(record(example, masked, fmt, template)) + b"\n"
+                    handle.write(line)
+                    stats.lines += 1
+                    stats.masked += masked
+                    stats.irrelevant += example.calls == []
+                    stats.bytes += len(line)
+                on_progress(len(examples) + count)
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return stats
+
+
 def _require_examples(n: int) -> None:
     if n == 0:
         raise HammerError("no usable example in the input (every record was skipped)")
@@ -490,11 +558,14 @@ def summary_rows(result: PrepareResult) -> list[tuple[str, str]]:
         if s.skipped:
             detail += f", {s.skipped:,} skipped ({describe_kinds(s.skipped_kinds)})"
         rows.append((str(s.path), detail))
+    rows.append(("irrelevance examples added", f"{result.added_irrelevant:,}"))
+    if result.composed:
+        rows.append(("multi-call examples composed", f"{result.composed:,} per epoch, drawn afresh in each"))
+    per_epoch = result.inputs + result.added_irrelevant + result.composed
     rows += [
-        ("irrelevance examples added", f"{result.added_irrelevant:,}"),
         ("template, masking", f"{result.template}, {result.masking}"),
         ("epochs", str(result.epochs)),
-        ("lines written", f"{w.lines:,} = {result.epochs} x {result.inputs + result.added_irrelevant:,}"),
+        ("lines written", f"{w.lines:,} = {result.epochs} x {per_epoch:,}"),
         ("masked", f"{w.masked:,} ({w.masked / max(w.lines, 1):.1%}; ratio asked {result.mask_ratio:g})"),
         ("no-call ([]) lines", f"{w.irrelevant:,} ({w.irrelevant / max(w.lines, 1):.1%})"),
         ("output", f"{result.out} ({w.bytes / 1e6:,.1f} MB)"),

@@ -21,6 +21,7 @@ from typing import Any
 
 from hammer_fc.errors import MALFORMED, HammerError
 from hammer_fc.formats.bfcl import bfcl_file, iter_bfcl, read_bfcl
+from hammer_fc.formats.bfcl_multi_turn import is_multi_turn_spec, iter_multi_turn
 from hammer_fc.formats.checks import check_example, jsonschema_losses
 from hammer_fc.formats.hf import dataset_format, is_dataset_source, iter_dataset
 from hammer_fc.formats.openai import read_openai, write_openai
@@ -142,7 +143,8 @@ def _items(path: str | Path, fmt: str) -> Iterator[Example | HammerError]:
     if str(path).startswith(BFCL_SPEC_PREFIX):
         if fmt != "bfcl":
             raise HammerError(f"a BFCL spec is read as bfcl, not {fmt}", file=str(path))
-        return iter_bfcl(str(path).removeprefix(BFCL_SPEC_PREFIX))
+        spec = str(path).removeprefix(BFCL_SPEC_PREFIX)
+        return iter_multi_turn(spec) if is_multi_turn_spec(spec) else iter_bfcl(spec)
     if is_dataset_source(path):
         return iter_dataset(path, fmt)
     if fmt not in _READERS:

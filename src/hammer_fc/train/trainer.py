@@ -139,7 +139,7 @@ def make_trainer(
     ``packed`` (flattened) batches, and the answer-only head (:mod:`.loss`)."""
     from transformers import DataCollatorForSeq2Seq, DataCollatorWithFlattening, PrinterCallback, Trainer
 
-    n = len(dataset.items)
+    n = len(dataset)
     if batching == "packed":
         collator = DataCollatorWithFlattening(return_position_ids=True, separator_id=-100)
         args.include_num_input_tokens_seen = "all"
@@ -200,6 +200,7 @@ def run_training(job: TrainJob) -> TrainResult:
         epochs=config.epochs,
         seed=config.seed,
         template=config.template,
+        compose=config.compose,
     )
     model = build_model(spec, job.model, config)
     args = training_arguments(config, job.out_dir)
@@ -217,10 +218,12 @@ def run_training(job: TrainJob) -> TrainResult:
         cutoff=config.cutoff,
         masking=config.masking,
         template=config.template,
+        composed=stats.composed_per_epoch,
+        lengths=lengths,
     )
     progress = RichProgress()
     trainer = make_trainer(
-        model, tokenizer, dataset, args, [progress], batching=config.batching, lengths=lengths
+        model, tokenizer, dataset, args, [progress], batching=config.batching, lengths=dataset.lengths()
     )
     checkpoint = _last_checkpoint(job.out_dir) if job.resume else None
     started = time.perf_counter()
@@ -238,6 +241,7 @@ def run_training(job: TrainJob) -> TrainResult:
         "resumed_from": checkpoint,
         "masked_views": dataset.masked,
         "masked_views_over_cutoff_replaced": dataset.fell_back,
+        "composed_views_over_cutoff_replaced": dataset.composed_over_cutoff,
         "device": str(args.device) + (f" x{args.world_size}" if args.world_size > 1 else ""),
         "trainable_params": trainable,
         "total_params": total,
