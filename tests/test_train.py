@@ -102,6 +102,8 @@ def test_recipes_hold_the_paper_defaults_and_reject_typos(tmp_path: Path) -> Non
     assert paper == TrainConfig(add_irrelevance=0.1)
     cpu = load_recipe("smollm2-cpu", max_steps=7)
     assert (cpu.dtype, cpu.max_steps, cpu.lora.top_layers) == ("fp32", 7, 8)
+    v2 = load_recipe("hammer-smol-v2")  # all of BFCL live: long examples shortened, not dropped
+    assert (v2.cutoff, v2.token_budget, v2.compose) == (2048, None, 0.15)
     bad = tmp_path / "bad.yaml"
     bad.write_text("learning_rte: 1e-4\n")
     with pytest.raises(HammerError, match="learning_rte"):
