@@ -21,7 +21,8 @@ import json
 import math
 import threading
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import unquote
 
 from hammer_fc.errors import HammerError
@@ -179,6 +180,14 @@ _MAX_INT = 10**18 - 1  # the ``integer`` rule's 18 digits
 _FALSE = "the schema false admits no value"
 
 Kinds = frozenset[str]
+_T = TypeVar("_T")
+
+
+class _Unsatisfiable(HammerError):
+    """A schema no value satisfies (``false``, an enum none of whose values has the declared
+    type, contradictory bounds). An optional property or an ``anyOf`` branch with such a schema
+    is left out, since no valid answer can hold it (BFCL has booleans whose enum lists strings);
+    anywhere else it is an error like any other."""
 
 
 def _canonical(value: Any) -> Any:
@@ -262,7 +271,7 @@ def _integer_bounds(spec: dict[str, Any], path: str, *, strict: bool = True) -> 
     low = None if lower is None else math.floor(lower) + 1 if low_open else math.ceil(lower)
     high = None if upper is None else math.ceil(upper) - 1 if high_open else math.floor(upper)
     if strict and low is not None and high is not None and low > high:
-        raise HammerError(f"no integer lies between {lower} and {upper}", field=path)
+        raise _Unsatisfiable(f"no integer lies between {lower} and {upper}", field=path)
     if (low is not None and low > _MAX_INT) or (high is not None and high < -_MAX_INT):
         raise HammerError(f"bounds beyond {_MAX_INT} cannot be enforced", field=path)
     return low, high
@@ -332,7 +341,9 @@ def _intersect_types(first: Any, second: Any, path: str) -> list[str]:
     both += ["integer"] if "number" in a and "integer" in b else []
     both = list(dict.fromkeys(both))
     if not both:
-        raise HammerError(f"no value can be of type {first!r} and of type {second!r}", field=f"{path}.type")
+        raise _Unsatisfiable(
+            f"no value can be of type {first!r} and of type {second!r}", field=f"{path}.type"
+        )
     return both
 
 
@@ -392,7 +403,7 @@ class _Builder:
         if spec is True:
             return {}
         if spec is False:
-            raise HammerError(_FALSE, field=path)
+            raise _Unsatisfiable(_FALSE, field=path)
         if not isinstance(spec, dict):
             raise HammerError(
                 f"a schema must be an object or a boolean, got {type(spec).__name__}", field=path
@@ -403,6 +414,18 @@ class _Builder:
                     f"JSON Schema keyword {key!r} cannot be enforced by the grammar", field=f"{path}.{key}"
                 )
         return spec
+
+    def _attempt(self, build: Callable[[], _T]) -> _T | None:
+        """``build()``, or ``None`` when its schema admits no value (rules and refs it made are
+        dropped, so no rule is left naming one that was never written)."""
+        rules, refs = len(self.rules), set(self._refs)
+        try:
+            return build()
+        except _Unsatisfiable:
+            del self.rules[rules:]
+            for key in set(self._refs) - refs:
+                del self._refs[key]
+            return None
 
     def _resolve(self, ref: Any, doc: Any, path: str) -> tuple[Any, str]:
         """The schema a local ``$ref`` (a JSON pointer into its document) names, and its path."""
@@ -495,15 +518,20 @@ class _Builder:
             where = f"{path}.{key}[{i}]"
             if branch is False:
                 continue
-            flat, branch_seen = self._flatten(self._checked(branch, where), doc, where, seen)
-            flat = _merge(flat, rest, where)
-            flats.append((i, flat))
-            if not rest and not arguments and set(self._checked(branch, where)) & _HANDLED == {"$ref"}:
-                alts.append(self._ref(branch["$ref"], doc, where))  # keeps recursion through rules
-            else:
-                alts.append(self._flat(flat, doc, where, arguments, branch_seen))
+
+            def one(branch: Any = branch, where: str = where) -> tuple[dict[str, Any], str]:
+                flat, branch_seen = self._flatten(self._checked(branch, where), doc, where, seen)
+                flat = _merge(flat, rest, where)
+                if not rest and not arguments and set(branch) & _HANDLED == {"$ref"}:
+                    return flat, self._ref(branch["$ref"], doc, where)  # keeps recursion through rules
+                return flat, self._flat(flat, doc, where, arguments, branch_seen)
+
+            built = self._attempt(one)  # a branch no value satisfies is left out
+            if built is not None:
+                flats.append((i, built[0]))
+                alts.append(built[1])
         if not alts:
-            raise HammerError(f"no branch of {key} admits a value", field=f"{path}.{key}")
+            raise _Unsatisfiable(f"no branch of {key} admits a value", field=f"{path}.{key}")
         if key == "oneOf":
             self._disjoint(flats, path)
         return "(" + " | ".join(dict.fromkeys(alts)) + ")"
@@ -568,7 +596,7 @@ class _Builder:
             allowed = _type_kinds(types)
             values = [v for v in values if _kind(v) in allowed]
         if not values:
-            raise HammerError(
+            raise _Unsatisfiable(
                 f"no value of the {where.rpartition('.')[2]} fits the schema's type", field=where
             )
         return "(" + " | ".join(dict.fromkeys(json_literal(v) for v in values)) + ")"
@@ -597,7 +625,7 @@ class _Builder:
         if low == 0 and high is None:
             return "string"
         if high is not None and low > high:
-            raise HammerError(f"minLength {low} is above maxLength {high}", field=path)
+            raise _Unsatisfiable(f"minLength {low} is above maxLength {high}", field=path)
         if low > _MAX_REPEAT:
             raise HammerError(
                 f"minLength {low} is above {_MAX_REPEAT}: too long to enforce", field=f"{path}.minLength"
@@ -633,7 +661,7 @@ class _Builder:
         low = _count(spec, "minItems", path, 0) or 0
         high = _count(spec, "maxItems", path, None)
         if high is not None and low > high:
-            raise HammerError(f"minItems {low} is above maxItems {high}", field=path)
+            raise _Unsatisfiable(f"minItems {low} is above maxItems {high}", field=path)
         if low > _MAX_REPEAT:
             raise HammerError(
                 f"minItems {low} is above {_MAX_REPEAT}: too many to enforce", field=f"{path}.minItems"
@@ -663,9 +691,15 @@ class _Builder:
             body = ' "," ws '.join(exprs)
             return self.rule("tuple", f'"[" ws {body} ws "]"' if exprs else '"[" ws "]"')
         high = None if high is None else min(high, _MAX_REPEAT)
-        if high == 0 or (rest is False and low == 0):
+        item = (
+            None
+            if high == 0 or rest is False
+            else self._attempt(lambda: self.schema(rest, doc, f"{path}.{rest_key}"))
+        )
+        if item is None:
+            if low:
+                self.schema(rest, doc, f"{path}.{rest_key}")  # raises why no item can be written
             return self.rule("arr", '"[" ws "]"')
-        item = self.schema(rest, doc, f"{path}.{rest_key}")
         more = _repeat(f'"," ws {item}', max(low - 1, 0), None if high is None else high - 1)
         body = f"{item} {more} ws"
         return self.rule("arr", f'"[" ws {body} "]"' if low else f'"[" ws ({body})? "]"')
@@ -684,18 +718,21 @@ class _Builder:
                 return self.rule("obj", '"{" ws "}"')
             if extra is True or extra == {}:
                 return "object"
-            value = self.schema(extra, doc, f"{path}.additionalProperties")
+            value = self._attempt(lambda: self.schema(extra, doc, f"{path}.additionalProperties"))
+            if value is None:
+                return self.rule("obj", '"{" ws "}"')
             member = f'string ws ":" ws {value}'
             return self.rule("map", f'"{{" ws ({member} ("," ws {member})* ws)? "}}"')
         pairs = []
         for name in names:
             where = f"{path}.properties.{name}"
             sub = properties.get(name, True)
-            if sub is False:
-                if name in required:
-                    raise HammerError(f"property {name!r} is required but its schema is false", field=where)
-                continue
-            pairs.append((f'{json_literal(name)} ws ":" ws {self.schema(sub, doc, where)}', name in required))
+            if name in required:
+                value: str | None = self.schema(sub, doc, where)
+            else:
+                value = self._attempt(lambda sub=sub, where=where: self.schema(sub, doc, where))
+            if value is not None:
+                pairs.append((f'{json_literal(name)} ws ":" ws {value}', name in required))
         return self.members(pairs)
 
     def members(self, pairs: list[tuple[str, bool]]) -> str:
