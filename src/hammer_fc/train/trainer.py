@@ -199,6 +199,7 @@ def run_training(job: TrainJob) -> TrainResult:
         token_budget=config.token_budget,
         epochs=config.epochs,
         seed=config.seed,
+        template=config.template,
     )
     model = build_model(spec, job.model, config)
     args = training_arguments(config, job.out_dir)
@@ -209,7 +210,13 @@ def run_training(job: TrainJob) -> TrainResult:
             yaml.safe_dump({"model": job.model, "data": job.data, "command": job.command}, sort_keys=False)
         )
     dataset = MaskedEpochDataset(
-        items, tokenizer, mask_ratio=config.mask_ratio, seed=config.seed, cutoff=config.cutoff
+        items,
+        tokenizer,
+        mask_ratio=config.mask_ratio,
+        seed=config.seed,
+        cutoff=config.cutoff,
+        masking=config.masking,
+        template=config.template,
     )
     progress = RichProgress()
     trainer = make_trainer(
