@@ -703,3 +703,181 @@ def test_every_bfcl_function_doc(bfcl_data_dir: Path) -> None:
             validated += 1
     assert set(refused) == BFCL_UNSATISFIABLE, refused
     assert validated == 3 * (len(docs) - len(refused))
+
+
+# --- llama.cpp's own grammar sampler, stepped over the embedded model's vocabulary -------------
+
+
+@pytest.fixture(scope="module")
+def vocab_only(embedded_gguf: Path) -> Any:
+    llama_cpp = pytest.importorskip("llama_cpp")
+    return llama_cpp.Llama(str(embedded_gguf), vocab_only=True, verbose=False)
+
+
+def llama_walk(llm: Any, grammar: str, rng: Any, max_tokens: int = 400) -> str | None:
+    """A random path through the grammar as llama.cpp steps it: random logits, the best allowed
+    token taken each step. Tokens holding a closing character (and end-of-generation) get a
+    growing bonus, so that the walk ends; ``None`` if it has not by ``max_tokens``."""
+    import llama_cpp
+    import numpy as np
+
+    from hammer_fc.inference.grammar import CompiledGrammar
+
+    vocab = llama_cpp.llama_model_get_vocab(llm.model)
+    with CompiledGrammar(grammar, vocab) as compiled:
+        closers = np.array(
+            [
+                t
+                for t in range(compiled.n_vocab)
+                if any(c in llm.detokenize([t]).decode("utf-8", "replace") for c in '"]}`')
+            ]
+            + [compiled.eos]
+        )
+        tokens: list[int] = []
+        for step in range(max_tokens):
+            logits = rng.standard_normal(compiled.n_vocab).astype(np.float32)
+            logits[closers] += step * 0.05
+            token = compiled.best(logits)
+            if token == compiled.eos:
+                return llm.detokenize(tokens).decode("utf-8")
+            compiled.accept(token)
+            tokens.append(token)
+    return None
+
+
+@pytest.mark.slow
+def test_llama_cpp_walks_validate(vocab_only: Any, bfcl_data_dir: Path) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    schemas = [CASES[name][0] for name in CASES for _ in range(2)]
+    tools = [tool_from_function(REF_TOOL)] + [
+        tool_from_function(d)
+        for d in bfcl_function_docs(bfcl_data_dir)[::100]
+        if d["name"] not in BFCL_UNSATISFIABLE
+    ]
+    finished = 0
+    for schema in schemas:
+        text = llama_walk(vocab_only, json_schema_grammar(schema), rng)
+        if text is not None:
+            validate(json.loads(text), schema)
+            finished += 1
+    for tool in tools:
+        text = llama_walk(vocab_only, build_grammar([tool], "required"), rng)
+        if text is not None:
+            calls = parse_calls(text)
+            assert isinstance(calls, list) and calls, text
+            for call in calls:
+                validate(call.arguments, tool_to_function(tool, "jsonschema")["parameters"])
+            finished += 1
+    assert finished >= 0.8 * (len(schemas) + len(tools)), finished
+
+
+# --- the embedded model through the server ------------------------------------------------
+
+SERVED_TOOLS = [
+    {"type": "function", "function": REF_TOOL},
+    {
+        "type": "function",
+        "function": {
+            "name": "search_flights",
+            "description": "Search flights between two airports.",
+            "parameters": {
+                "type": "object",
+                "definitions": {"airport": {"type": "string", "minLength": 3, "maxLength": 3}},
+                "properties": {
+                    "origin": {"$ref": "#/definitions/airport"},
+                    "destination": {"$ref": "#/definitions/airport"},
+                    "date": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                    "cabin": {"enum": ["economy", "business"], "default": "economy"},
+                    "passengers": {"type": "integer", "minimum": 1, "maximum": 9},
+                    "max_price": {"type": "number", "nullable": True},
+                    "kind": {"const": "flight"},
+                },
+                "required": ["origin", "destination", "kind"],
+            },
+        },
+    },
+]
+QUERIES = [
+    "Set the living room thermostat to 21 degrees, heating.",
+    "Cool the bedroom to 18.",
+    "Find me a business class flight from JFK to LHR on 2025-03-02 for 2 people.",
+    "Flights from CDG to NRT under 900 dollars.",
+    "Any cheap flight from SFO to SEA tomorrow?",
+]
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Any]:
+    openai = pytest.importorskip("openai")
+    pytest.importorskip("llama_cpp")
+    from hammer_fc.inference.llamacpp_backend import LlamaCppBackend
+    from hammer_fc.models import resolve
+    from hammer_fc.serve import BackgroundServer, create_app
+
+    backend = LlamaCppBackend(resolve("smollm2-135m", prefer="gguf"), n_ctx=2048, n_threads=2)
+    try:
+        with BackgroundServer(create_app(backend, model_name="smol", max_new_tokens=96)) as running:
+            yield openai.OpenAI(base_url=running.base_url, api_key="unused", max_retries=0, timeout=300)
+    finally:
+        backend.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("query", QUERIES)
+def test_served_answers_validate(client: Any, query: str) -> None:
+    response = client.chat.completions.create(
+        model="smol",
+        messages=[{"role": "user", "content": query}],
+        tools=SERVED_TOOLS,
+        tool_choice="required",
+    )
+    choice = response.choices[0]
+    schemas = {t["function"]["name"]: t["function"]["parameters"] for t in SERVED_TOOLS}
+    assert choice.message.tool_calls or choice.finish_reason == "length", choice
+    for call in choice.message.tool_calls or []:
+        validate(json.loads(call.function.arguments), schemas[call.function.name])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("change", "param", "word"),
+    [
+        (
+            lambda f: f["parameters"]["properties"].update(
+                origin={"type": "string", "pattern": "^[A-Z]{3}$"}
+            ),
+            "tools[0].function.parameters.properties.origin.pattern",
+            "pattern",
+        ),
+        (
+            lambda f: f["parameters"]["properties"].update(origin={"$ref": "#/definitions/nowhere"}),
+            "tools[0].function.parameters.properties.origin.$ref",
+            "nowhere",
+        ),
+        (
+            lambda f: f["parameters"]["properties"].update(cabin={"enum": []}),
+            "tools[0].function.parameters.properties.cabin.enum",
+            "empty",
+        ),
+        (
+            lambda f: f.update(parameters={"type": "string"}),
+            "tools[0].function.parameters.type",
+            "search_flights",
+        ),
+    ],
+)
+def test_served_schema_errors_are_400(client: Any, change: Any, param: str, word: str) -> None:
+    import openai
+
+    function = json.loads(json.dumps(SERVED_TOOLS[1]["function"]))
+    change(function)
+    with pytest.raises(openai.BadRequestError) as err:
+        client.chat.completions.create(
+            model="smol",
+            messages=[{"role": "user", "content": "hi"}],
+            tools=[{"type": "function", "function": function}],
+        )
+    assert err.value.status_code == 400
+    assert err.value.body["param"] == param and word in err.value.body["message"], err.value.body
