@@ -750,10 +750,10 @@ def test_llama_cpp_walks_validate(vocab_only: Any, bfcl_data_dir: Path) -> None:
     import numpy as np
 
     rng = np.random.default_rng(0)
-    schemas = [CASES[name][0] for name in CASES for _ in range(2)]
+    schemas = [schema for schema, _, _ in CASES.values()]
     tools = [tool_from_function(REF_TOOL)] + [
         tool_from_function(d)
-        for d in bfcl_function_docs(bfcl_data_dir)[::100]
+        for d in bfcl_function_docs(bfcl_data_dir)[::200]
         if d["name"] not in BFCL_UNSATISFIABLE
     ]
     finished = 0
@@ -803,8 +803,6 @@ QUERIES = [
     "Set the living room thermostat to 21 degrees, heating.",
     "Cool the bedroom to 18.",
     "Find me a business class flight from JFK to LHR on 2025-03-02 for 2 people.",
-    "Flights from CDG to NRT under 900 dollars.",
-    "Any cheap flight from SFO to SEA tomorrow?",
 ]
 
 
