@@ -439,14 +439,35 @@ CASES: dict[str, tuple[dict[str, Any], list[Any], list[Any]]] = {
         [{"pair": ["a", 1]}, {"map": {"x": 1, "y": 2}}, {"map": {}, "closed": {}}],
         [{"pair": [1, "a"]}, {"pair": ["a", 1, 2]}, {"map": {"x": "1"}}, {"closed": {"a": 1}}],
     ),
+    "anyOf-with-siblings": (
+        {"type": "string", "anyOf": [{"enum": ["auto", "max", 3]}, {"maxLength": 1}]},
+        ["auto", "max", "x", ""],
+        ["xyz", 3, None],
+    ),
+    "draft7-tuple": (
+        {
+            "$schema": "http://json-schema.org/draft-07/schema#",
+            "type": "array",
+            "items": [{"type": "integer"}, {"type": "string"}],
+            "additionalItems": False,
+        },
+        [[1, "a"]],
+        [["a", 1], [1, "a", 2]],
+    ),
     "boolean-schemas": (
         {
             "type": "object",
-            "properties": {"any": True, "never": False, "list": {"type": "array", "items": True}},
+            "properties": {
+                "any": True,
+                "never": False,
+                "list": {"type": "array", "items": True},
+                "either": {"anyOf": [True, {"type": "integer"}]},
+                "some": {"anyOf": [False, {"type": "integer"}]},
+            },
             "required": ["any"],
         },
-        [{"any": None}, {"any": {"x": [1]}, "list": [1, "a"]}],
-        [{}, {"any": 1, "never": 1}],
+        [{"any": None}, {"any": {"x": [1]}, "list": [1, "a"], "either": "x", "some": 2}],
+        [{}, {"any": 1, "never": 1}, {"any": 1, "some": "x"}],
     ),
     "unsatisfiable-optional-dropped": (
         # BFCL writes booleans whose enum lists strings: no value fits, so the key never appears.

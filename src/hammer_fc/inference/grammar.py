@@ -520,9 +520,10 @@ class _Builder:
                 continue
 
             def one(branch: Any = branch, where: str = where) -> tuple[dict[str, Any], str]:
-                flat, branch_seen = self._flatten(self._checked(branch, where), doc, where, seen)
+                checked = self._checked(branch, where)
+                flat, branch_seen = self._flatten(checked, doc, where, seen)
                 flat = _merge(flat, rest, where)
-                if not rest and not arguments and set(branch) & _HANDLED == {"$ref"}:
+                if not rest and not arguments and checked.keys() & _HANDLED == {"$ref"}:
                     return flat, self._ref(branch["$ref"], doc, where)  # keeps recursion through rules
                 return flat, self._flat(flat, doc, where, arguments, branch_seen)
 
@@ -576,13 +577,14 @@ class _Builder:
     def _single(self, spec: dict[str, Any], doc: Any, path: str, arguments: bool) -> str:
         types = self._types(spec, path, arguments)
         if "const" in spec or "enum" in spec:
-            return self._literals(spec, types, path)
+            return self._enum(spec, types, path)
         if types is None:
             return "value"
         alts = [self._typed(t, spec, doc, path, arguments) for t in types]
         return alts[0] if len(alts) == 1 else "(" + " | ".join(alts) + ")"
 
-    def _literals(self, spec: dict[str, Any], types: list[str] | None, path: str) -> str:
+    def _enum(self, spec: dict[str, Any], types: list[str] | None, path: str) -> str:
+        """``const`` or ``enum``: its values that have an allowed type, as literals."""
         enum = spec.get("enum")
         if enum is not None and not isinstance(enum, list):
             raise HammerError("enum must be a list", field=f"{path}.enum")
