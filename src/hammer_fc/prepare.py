@@ -10,9 +10,11 @@ share of examples masked, drawn per ``(seed, epoch, index)``) with the fast writ
 
 Irrelevance examples (``add_irrelevance``, a share of the inputs) are built once from the inputs,
 appended after them and then treated like every other example in every epoch: the output has
-``epochs x (inputs + added)`` lines, epoch by epoch, in input order (trainers shuffle). Inputs
-without a gold answer (BFCL ``live_relevance``) cannot be trained on: they are left out and
-counted in the summary.
+``epochs x (inputs + added)`` lines, epoch by epoch, in input order (trainers shuffle). Every
+record passes the checks of :mod:`hammer_fc.formats.checks` on either path (answers that name
+unknown functions or arguments, unknown parameter types, and no gold answer, as BFCL
+``live_relevance`` has: nothing to train on): a problem stops the run, or with ``skip_invalid``
+the record is left out and counted by kind in the summary.
 
 A trainer that re-masks per epoch itself uses :func:`iter_epoch` (re-exported here).
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,8 +33,15 @@ import orjson
 
 from hammer_fc.augment.epochs import DEFAULT_MASK_RATIO, check_masking, default_mask_ratio, iter_epoch
 from hammer_fc.augment.irrelevance import add_irrelevance, irrelevance_count, tool_pool
-from hammer_fc.errors import HammerError
-from hammer_fc.formats import gc_paused
+from hammer_fc.errors import MALFORMED, HammerError
+from hammer_fc.formats import describe_kinds, gc_paused
+from hammer_fc.formats.checks import (
+    check_calls,
+    check_example,
+    declared_names,
+    unknown_type,
+    unknown_type_error,
+)
 from hammer_fc.formats.records import (
     LineRecords,
     ParsedRecords,
@@ -40,6 +50,7 @@ from hammer_fc.formats.records import (
     iter_records,
     slice_records,
 )
+from hammer_fc.outputs import check_output
 from hammer_fc.prepare_writer import (
     BLOCK,
     MIN_PARALLEL_LINES,
@@ -77,9 +88,9 @@ class SourceStats:
     format: str
     examples: int = 0
     skipped: int = 0
-    """Malformed records skipped (``skip_invalid``)."""
-    unanswered: int = 0
-    """Records without a gold answer (BFCL ``live_relevance``): nothing to train on, left out."""
+    """Records skipped (``skip_invalid``): malformed, failing a check, or without a gold answer."""
+    skipped_kinds: Counter[str] = field(default_factory=Counter)
+    """The skipped records by kind of problem."""
     errors: list[HammerError] = field(default_factory=list)
 
 
@@ -93,7 +104,8 @@ class XlamReader:
     sharing the object is what lets the writer render each tool once. The common record shape is
     built here directly, as the xLAM reader builds it (``tests/test_prepare.py`` holds the two
     equal); any record of another shape goes to that reader whole, so the result, errors
-    included, is the reader's.
+    included, is the reader's. Both get the checks ``read_examples`` applies, in the same order
+    (types, then calls), a shared tool's types checked once.
     """
 
     def __init__(self) -> None:
@@ -103,6 +115,10 @@ class XlamReader:
         self._tool_from_xlam = tool_from_xlam
         self._example_from_xlam = example_from_xlam
         self._tools: dict[bytes, Tool] = {}
+        self._unknown: dict[int, tuple[str, str] | None] = {}
+        """``id`` of a shared tool -> its first unknown type (:func:`unknown_type`) ..."""
+        self._declared: dict[int, frozenset[str] | None] = {}
+        """... and its parameter names (:func:`declared_names`): checked once per tool."""
 
     def convert(self, path: Path, index: int, raw: object) -> Example:
         """Record ``index`` of ``path`` -> Example; a located :class:`HammerError` if malformed."""
@@ -110,7 +126,10 @@ class XlamReader:
             if isinstance(raw, HammerError):
                 raise raw
             example = self._shortcut(path, index, raw)
-            return example if example is not None else self._example_from_xlam(raw, index, path)
+            if example is None:
+                example = self._example_from_xlam(raw, index, path)
+                check_example(example, require_answer=True)
+            return example
         except HammerError as err:
             raise err.located(file=str(path), record=index) from None
         except (TypeError, ValueError, KeyError, AttributeError) as err:  # as the formats package says it
@@ -157,33 +176,36 @@ class XlamReader:
                     tool = self._tools[key] = self._tool_from_xlam(tool_dict)
                 except HammerError:
                     return None
+                self._unknown[id(tool)] = unknown_type(tool)
+                self._declared[id(tool)] = declared_names(tool)
             tools.append(tool)
+        for i, tool in enumerate(tools):
+            if (found := self._unknown[id(tool)]) is not None:
+                raise unknown_type_error(found, f"tools[{i}]")
         record_id = raw.get("id")
-        return Example(
+        example = Example(
             messages=[Message(role="user", content=raw["query"])],
             tools=tools,
             calls=calls,
             id=str(index) if record_id is None else str(record_id),
             meta={"source": "xlam"},
         )
+        check_calls(example, require_answer=True, declared=self._declared)
+        return example
 
     def load(self, path: Path, records: Iterable[tuple[int, object]], *, skip_invalid: bool) -> Loaded:
-        """Convert ``records``, keeping the examples with a gold answer."""
+        """Convert ``records`` (each checked; a gold answer required)."""
         loaded = Loaded([])
         for index, raw in records:
             try:
-                example = self.convert(path, index, raw)
+                loaded.examples.append(self.convert(path, index, raw))
             except HammerError as err:
                 if not skip_invalid:
                     raise
                 loaded.skipped += 1
+                loaded.kinds[err.kind or MALFORMED] += 1
                 if len(loaded.errors) < MAX_ERRORS_KEPT:
                     loaded.errors.append(err)
-                continue
-            if example.calls is None:
-                loaded.unanswered += 1
-            else:
-                loaded.examples.append(example)
         return loaded
 
 
@@ -219,7 +241,7 @@ def _stats(path: Path, fmt: str, loaded: Iterable[Loaded], examples: int) -> Sou
     stats = SourceStats(path=path, format=fmt, examples=examples)
     for part in loaded:
         stats.skipped += part.skipped
-        stats.unanswered += part.unanswered
+        stats.skipped_kinds += part.kinds
         stats.errors += part.errors[: MAX_ERRORS_KEPT - len(stats.errors)]
     return stats
 
@@ -231,8 +253,8 @@ def load_examples(
     skip_invalid: bool = False,
     on_file: Callable[[int], None] | None = None,
 ) -> tuple[list[Example], list[SourceStats]]:
-    """Read every input (format detected per file unless ``fmt``), keeping examples with a gold
-    answer. Malformed records stop the run unless ``skip_invalid`` (then counted per file)."""
+    """Read every input (format detected per file unless ``fmt``), checked, a gold answer
+    required. A bad record stops the run unless ``skip_invalid`` (then counted per file, by kind)."""
     from hammer_fc.formats import read_examples
 
     examples: list[Example] = []
@@ -243,10 +265,9 @@ def load_examples(
         if records is not None:
             loaded = xlam.load(path, records.parse(0, len(records)), skip_invalid=skip_invalid)
         else:
-            result = read_examples(path, name, skip_invalid=skip_invalid)
-            answered = [e for e in result.examples if e.calls is not None]
-            unanswered = len(result.examples) - len(answered)
-            loaded = Loaded(answered, result.skipped, unanswered, list(result.errors[:MAX_ERRORS_KEPT]))
+            result = read_examples(path, name, skip_invalid=skip_invalid, check=True, require_answers=True)
+            errors = list(result.errors[:MAX_ERRORS_KEPT])
+            loaded = Loaded(result.examples, result.skipped, result.skipped_kinds, errors)
         examples.extend(loaded.examples)
         sources.append(_stats(path, name, [loaded], len(loaded.examples)))
         if on_file is not None:
@@ -332,7 +353,7 @@ def prepare(
     )
     start = time.perf_counter()
     step = progress or (lambda _description, _total: lambda _n: None)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    check_output(out)  # before reading: a bad -o costs nothing
     options = {"epochs": epochs, "mask_ratio": mask_ratio, "seed": seed, "fmt": out_format}
     fast = template == "hammer" and masking == "hammer"
     # Only a run with nothing to add can take the fast path: only then is opening worth it.
@@ -434,7 +455,7 @@ def _write_xlam(
 
 def _require_examples(n: int) -> None:
     if n == 0:
-        raise HammerError("no usable example in the input (every record was skipped or has no gold answer)")
+        raise HammerError("no usable example in the input (every record was skipped)")
 
 
 def with_irrelevance(examples: list[Example], share: float, *, seed: int = 0) -> list[Example]:
@@ -467,9 +488,7 @@ def summary_rows(result: PrepareResult) -> list[tuple[str, str]]:
     for s in result.sources:
         detail = f"{s.examples:,} examples ({s.format})"
         if s.skipped:
-            detail += f", {s.skipped:,} malformed skipped"
-        if s.unanswered:
-            detail += f", {s.unanswered:,} without a gold answer left out"
+            detail += f", {s.skipped:,} skipped ({describe_kinds(s.skipped_kinds)})"
         rows.append((str(s.path), detail))
     rows += [
         ("irrelevance examples added", f"{result.added_irrelevant:,}"),

@@ -134,7 +134,7 @@ def read_sources(sources: list[str], stats: DataStats) -> list[Item]:
             continue
         if not source.startswith(("bfcl:", "hf:")) and not Path(source).exists():
             raise HammerError("no such data file", file=source, field="data")
-        result = read_examples(source, skip_invalid=True)
+        result = read_examples(source, skip_invalid=True, check=True)
         items.extend(result.examples)
         stats.sources[source] = {"read": len(result.examples), "skipped_invalid": result.skipped}
     return items
