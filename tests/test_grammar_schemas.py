@@ -22,7 +22,7 @@ import jsonschema
 import pytest
 
 from hammer_fc.errors import HammerError
-from hammer_fc.formats.params import tool_from_function, tool_to_function
+from hammer_fc.formats.params import tool_from_function, tool_from_xlam, tool_to_function
 from hammer_fc.inference.grammar import build_grammar, json_schema_grammar
 from hammer_fc.prompts import parse_calls, render_completion
 from hammer_fc.schema import ToolCall
@@ -554,6 +554,37 @@ def test_a_ref_parameter_is_enforced_in_tool_calls() -> None:
         assert isinstance(calls, list) and calls, text
         for call in calls:
             validate(call.arguments, REF_TOOL["parameters"])
+
+
+def test_xlam_python_types_are_enforced() -> None:
+    """xLAM's Python-ish types reach the grammar as the JSON Schema the codec derives from them
+    (``anyOf``, ``prefixItems``, ``additionalProperties`` maps)."""
+    specs = {
+        "a": "Optional[Union[int, List[str]]]",
+        "b": "Tuple[int, str]",
+        "c": "Literal['x', 'y']",
+        "d": "Dict[str, int], optional",
+        "e": "List[Dict[str, float]]",
+    }
+    tool = tool_from_xlam({"name": "f", "parameters": {k: {"type": v} for k, v in specs.items()}})
+    schema = tool_to_function(tool, "jsonschema")["parameters"]
+    assert "anyOf" in schema["properties"]["a"] and "prefixItems" in schema["properties"]["b"]
+    grammar = build_grammar([tool], "required")
+    matcher = regex(grammar)
+    good = {"a": None, "b": [1, "x"], "c": "y", "e": [{"k": 1.5}]}
+    assert matcher.fullmatch(render_completion([ToolCall("f", good)]))
+    for bad in (
+        {**good, "b": [1, 2]},
+        {**good, "c": "z"},
+        {**good, "a": ["x", 1]},
+        {**good, "d": {"k": "1"}},
+    ):
+        assert not matcher.fullmatch(render_completion([ToolCall("f", bad)])), bad
+    for text in samples(grammar, 200):
+        calls = parse_calls(text)
+        assert isinstance(calls, list) and calls, text
+        for call in calls:
+            validate(call.arguments, schema)
 
 
 # --- what cannot be enforced is refused, naming the construct -----------------------------
