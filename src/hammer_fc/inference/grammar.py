@@ -3,9 +3,16 @@
 llama.cpp can restrict sampling to a context-free grammar. We build one per request from the
 offered tools, so the output is always the Hammer answer format (the fenced JSON list the
 prompt's format instruction asks for) naming only offered functions, using only their
-parameter names, with every required argument present and values of the declared JSON type
-(enums, nested objects and arrays included). ``tool_choice`` decides whether ``[]`` is allowed
-(``auto``), forbidden (``required`` or a named function) or forced (``none``).
+parameter names, with every required argument present and every value valid under its JSON
+Schema. ``tool_choice`` decides whether ``[]`` is allowed (``auto``), forbidden (``required`` or
+a named function) or forced (``none``).
+
+Each tool's ``parameters`` is compiled as JSON Schema (the codec's JSON-Schema form of the
+tool, so BFCL and xLAM tools are read the same way): see :func:`json_schema_grammar` for what is
+enforced. A schema the grammar cannot enforce raises :class:`HammerError` naming the construct
+(the server's 400) instead of yielding answers that break it. Where enforcing exactly would not
+fit a grammar the builder keeps to a subset that still validates: no undeclared properties, no
+exponents in bounded numbers, tuples at their declared length.
 
 Arguments are emitted in the schema's declared order (optional ones may be skipped). Allowing
 every permutation would blow the grammar up factorially for no gain: the prompt lists the
