@@ -444,6 +444,17 @@ CASES: dict[str, tuple[dict[str, Any], list[Any], list[Any]]] = {
         ["auto", "max", "x", ""],
         ["xyz", 3, None],
     ),
+    "enum-within-bounds": (
+        {
+            "type": "object",
+            "properties": {
+                "code": {"type": "string", "enum": ["ab", "abc", "a"], "maxLength": 2},
+                "level": {"enum": [0, 5, 10, "x"], "minimum": 1, "exclusiveMaximum": 10},
+            },
+        },
+        [{"code": "ab"}, {"code": "a", "level": 5}, {"level": "x"}],
+        [{"code": "abc"}, {"level": 0}, {"level": 10}],
+    ),
     "draft7-tuple": (
         {
             "$schema": "http://json-schema.org/draft-07/schema#",
@@ -614,6 +625,7 @@ REFUSED = [
     ),
     ({"type": "object", "properties": {"a": False}, "required": ["a"]}, "schema.properties.a", "false"),
     ({"type": "array", "minItems": 1000}, "schema.minItems", "1000"),
+    ({"enum": [{"a": 1}], "required": ["b"]}, "schema.enum", "'required'"),
 ]
 
 

@@ -583,8 +583,8 @@ class _Builder:
 
     def _single(self, spec: dict[str, Any], doc: Any, path: str, arguments: bool) -> str:
         types = self._types(spec, path, arguments)
-        if "const" in spec or "enum" in spec:
-            return self._enum(spec, types, path)
+        if "const" in spec or "enum" in spec:  # a type inferred from keywords does not restrict it
+            return self._enum(spec, types if "type" in spec or arguments else None, path)
         if types is None:
             return "value"
         alts = [self._typed(t, spec, doc, path, arguments) for t in types]
@@ -604,9 +604,10 @@ class _Builder:
         if types is not None:
             allowed = _type_kinds(types)
             values = [v for v in values if _kind(v) in allowed]
+        values = [v for v in values if _fits(v, spec, where)]
         if not values:
             raise _Unsatisfiable(
-                f"no value of the {where.rpartition('.')[2]} fits the schema's type", field=where
+                f"no value of the {where.rpartition('.')[2]} fits the schema's type and bounds", field=where
             )
         return "(" + " | ".join(dict.fromkeys(json_literal(v) for v in values)) + ")"
 
@@ -777,6 +778,29 @@ class _Builder:
             f'"{{" ws "\\"name\\"" ws ":" ws {json_literal(tool.name)} ws "," ws '
             f'"\\"arguments\\"" ws ":" ws {arguments} ws "}}"',
         )
+
+
+def _fits(value: Any, spec: dict[str, Any], where: str) -> bool:
+    """Whether an enum/const value meets the schema's other keywords for its kind (lengths,
+    bounds); keywords on a container's contents are refused rather than checked."""
+    kind = _kind(value)
+    if kind == "string":
+        low, high = _count(spec, "minLength", where, 0) or 0, _count(spec, "maxLength", where, None)
+        return low <= len(value) and (high is None or len(value) <= high)
+    if kind in ("int", "frac"):
+        lower, low_open, upper, high_open = _bounds(spec, where)
+        return (lower is None or value > lower or (value == lower and not low_open)) and (
+            upper is None or value < upper or (value == upper and not high_open)
+        )
+    if kind in ("array", "object"):
+        inner = {"array": ("items", "prefixItems", "additionalItems"), "object": _TYPE_KEYWORDS[0][1]}[kind]
+        for key in inner:
+            if key in spec:
+                raise HammerError(f"an enum or const of {kind}s with {key!r} cannot be enforced", field=where)
+        if kind == "array":
+            low, high = _count(spec, "minItems", where, 0) or 0, _count(spec, "maxItems", where, None)
+            return low <= len(value) and (high is None or len(value) <= high)
+    return True
 
 
 def _kinds(flat: dict[str, Any]) -> Kinds:
