@@ -59,6 +59,9 @@ class Param:
     items: Param | None = None
     properties: list[Param] = field(default_factory=list)
     nullable: bool = False
+    types: tuple[str, ...] = ()
+    """For a JSON-Schema type list naming several types besides ``null`` (``type`` is then
+    ``any``): those types, canonical, in the source's order, so a JSON-Schema writer keeps them."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Keys of the source spec we do not model (``format``, ``minimum``, ``optional`` ...), verbatim."""
     source_type: str | None = None

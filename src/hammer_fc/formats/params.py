@@ -103,6 +103,8 @@ def canonical_type(source: Any, *, where: str = "type") -> tuple[str, bool]:
         names = [canonical_type(s, where=where)[0] for s in source]
         nullable = "null" in names
         rest = [n for n in names if n != "null"]
+        if not rest and nullable:
+            return "null", False
         return (rest[0] if len(rest) == 1 else "any"), nullable
     if not isinstance(source, str):
         raise HammerError(f"type must be a string, got {source!r}", field=where)
@@ -111,6 +113,15 @@ def canonical_type(source: Any, *, where: str = "type") -> tuple[str, bool]:
         return canonical, False
     resolved = resolve(parse_pytype(source, strict=True, field=where).node, strict=True, field=where)
     return resolved.type, resolved.nullable
+
+
+def _type_list(source: Any) -> tuple[str, ...]:
+    """The canonical types of a JSON-Schema type list naming several besides ``null`` (which
+    :func:`canonical_type` reads as ``any``), for :attr:`Param.types`."""
+    if not isinstance(source, list):
+        return ()
+    names = [n for n in dict.fromkeys(canonical_type(s)[0] for s in source) if n != "null"]
+    return tuple(names) if len(names) > 1 and "any" not in names else ()
 
 
 def _check_description(spec: dict[str, Any], where: str) -> str:
@@ -163,6 +174,7 @@ def param_from_spec(name: str, spec: Any, *, required: bool = False, path: str =
             for k, v in (properties or {}).items()
         ],
         nullable=nullable,
+        types=_type_list(source),
         extra={k: v for k, v in spec.items() if k not in _MODELLED}
         | ({"items": items} if items is not None and not isinstance(items, dict) else {})
         # A ``required`` that is not a property list of this object (Tool-Alpaca's per-parameter
@@ -181,6 +193,8 @@ def param_to_spec(param: Param, dialect: Dialect) -> dict[str, Any]:
         out["type"] = param.source_type
     elif param.source_type is not None and dialect == "jsonschema":
         out.update(json_schema(_pytype(param.source_type).node)[0])  # List[Dict[str, int]], whole
+    elif param.types and dialect == "jsonschema":
+        out["type"] = [*param.types, "null"] if param.nullable else list(param.types)
     elif param.type != "any" or (dialect == "bfcl" and (not param.key_order or "type" in param.key_order)):
         # BFCL spells "any" out, except for a spec whose source had no type (xLAM's description-only
         # parameters): the Hammer prompt shows a tool as its source wrote it.

@@ -109,15 +109,20 @@ class ChatService:
             )
         return n_ctx - prompt_tokens
 
+    def grammar(self, job: Job) -> str | None:
+        """The job's grammar (cached), or ``None`` when decoding is free; a schema the grammar
+        cannot enforce is a :class:`HammerError` (400)."""
+        if not self.constrained or not job.example.tools or job.tool_choice == "none":
+            return None
+        return self.grammars.get(job.example.tools, job.tool_choice, parallel=job.parallel)
+
     def answer(self, job: Job) -> Answer:
         prompt = self.backend.format(job.example, self.template)
         prompt_tokens = self.count_tokens(prompt) if self.count_tokens else None
         room = self._room(prompt_tokens)
         max_new = job.max_new_tokens if room is None else min(job.max_new_tokens, room)
         offered = bool(job.example.tools) and job.tool_choice != "none"
-        grammar = None
-        if self.constrained and offered:
-            grammar = self.grammars.get(job.example.tools, job.tool_choice, parallel=job.parallel)
+        grammar = self.grammar(job)
         if self.constrained and job.tool_choice == "none":
             # The grammar would allow exactly one answer, no call: no need to ask the model.
             text = render_completion([])
@@ -242,6 +247,7 @@ def create_app(
         except ValidationError as err:
             raise validation_error(err) from None
         job = _job(request, max_new_tokens)
+        service.grammar(job)  # a schema the grammar cannot enforce: 400 now, not after the queue
         answer = await asyncio.wrap_future(worker.submit(service.answer, job))
         if not request.stream:
             return completion(answer)

@@ -13,7 +13,7 @@ from typing import Any
 
 from hammer_fc.errors import HammerError
 from hammer_fc.formats.openai import example_from_openai
-from hammer_fc.schema import Example
+from hammer_fc.schema import Example, Param, Tool
 
 
 def read_request(messages: list[dict[str, Any]], tools: list[Any] | None) -> Example:
@@ -27,7 +27,37 @@ def read_request(messages: list[dict[str, Any]], tools: list[Any] | None) -> Exa
     example = example_from_openai({"messages": messages, "tools": tools or []}, 0, Path("request"))
     seen: set[str] = set()
     for i, tool in enumerate(example.tools):
+        where = (
+            f"tools[{i}].function" if isinstance(tools[i], dict) and "function" in tools[i] else f"tools[{i}]"
+        )
         if tool.name in seen:
-            raise HammerError(f"duplicate tool name {tool.name!r}", field=f"tools[{i}].function.name")
+            raise HammerError(f"duplicate tool name {tool.name!r}", field=f"{where}.name")
         seen.add(tool.name)
+        _check_tool(tool, f"{where}.parameters")
     return example
+
+
+def _check_tool(tool: Tool, where: str) -> None:
+    """What no answer could satisfy, whether or not the server constrains decoding: arguments
+    that are not an object (read as no arguments at all, the call would drop the value) and an
+    empty ``enum``. What only a grammar cannot enforce is refused when it is built (``--constrained``)."""
+    layout = tool.layout
+    if layout is not None and (
+        layout.type not in ("object", "any") or (layout.types and "object" not in layout.types)
+    ):
+        spelled = layout.source_type or list(layout.types) or layout.type
+        raise HammerError(
+            f"tool {tool.name!r}: parameters must be a JSON-Schema object, got type {spelled!r}",
+            field=f"{where}.type",
+        )
+    for param in tool.params:
+        _check_param(param, f"{where}.properties.{param.name}")
+
+
+def _check_param(param: Param, where: str) -> None:
+    if param.enum == []:
+        raise HammerError("enum is empty: no value can match", field=f"{where}.enum")
+    if param.items is not None:
+        _check_param(param.items, f"{where}.items")
+    for nested in param.properties:
+        _check_param(nested, f"{where}.properties.{nested.name}")
