@@ -89,13 +89,13 @@ def checkpoint_problem(path: Path, step: int) -> str | None:
 
 def newest_complete(folder: Path) -> tuple[Path | None, list[str]]:
     """The newest checkpoint that passes :func:`checkpoint_problem`, and one line per newer one
-    skipped, saying why."""
+    skipped (``checkpoint-N: why``)."""
     skipped = []
     for step, path in checkpoints(folder):
         problem = checkpoint_problem(path, step)
         if problem is None:
             return path, skipped
-        skipped.append(f"skipped {path.name}: {problem}")
+        skipped.append(f"{path.name}: {problem}")
     return None, skipped
 
 

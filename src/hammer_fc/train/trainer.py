@@ -234,7 +234,7 @@ def run_training(job: TrainJob) -> TrainResult:
     notes = [f"dtype {precision.dtype} ({precision.reason})"]
     if job.resume:
         found, skipped = newest_complete(job.out_dir / CHECKPOINTS)
-        notes += skipped
+        notes += [f"skipped {line}" for line in skipped]
         if found is None:
             raise HammerError(
                 "no complete checkpoint to resume from" + (f" ({'; '.join(skipped)})" if skipped else ""),
