@@ -469,3 +469,30 @@ def test_full_fine_tuning_saves_a_whole_model(tmp_path: Path, tiny: Path) -> Non
     result = run_training(TrainJob(str(tiny / "model"), [str(tiny / "data.jsonl")], tmp_path / "ft", config))
     assert (result.out_dir / "model.safetensors").is_file() and (result.out_dir / "config.json").is_file()
     assert result.summary["trainable_params"] == result.summary["total_params"]
+
+
+def test_the_warmup_is_the_recipes_share_of_the_steps(tmp_path: Path, tiny: Path, tokenizer) -> None:
+    """``warmup_ratio`` becomes whole steps (a float ``warmup_steps`` means a ratio only from
+    transformers 5 on): 5% of 100 steps = 5 steps of linear warm-up, then the peak rate."""
+    from transformers import AutoModelForCausalLM
+
+    from hammer_fc.train.model import prepare_model
+    from hammer_fc.train.precision import Precision
+    from hammer_fc.train.trainer import make_trainer, training_arguments
+
+    config = tiny_recipe(warmup_ratio=0.05)
+    model = prepare_model(AutoModelForCausalLM.from_pretrained(tiny / "model"), config, "tiny")
+    dataset = MaskedEpochDataset([example("f", "q?")], tokenizer, mask_ratio=0.0, seed=0, cutoff=1024)
+    args = training_arguments(config, tmp_path, Precision("fp32", "test"))
+    trainer = make_trainer(model, tokenizer, dataset, args, [], warmup_ratio=config.warmup_ratio)
+    trainer.create_optimizer()
+    scheduler = trainer.create_scheduler(num_training_steps=100)
+    rates = []
+    for _ in range(7):
+        rates.append(scheduler.get_last_lr()[0])
+        trainer.optimizer.step()
+        scheduler.step()
+    assert trainer.args.warmup_steps == 5
+    peak = config.learning_rate
+    assert rates[:6] == pytest.approx([0, peak / 5, 2 * peak / 5, 3 * peak / 5, 4 * peak / 5, peak])
+    assert rates[6] < peak  # cosine decay after the warm-up

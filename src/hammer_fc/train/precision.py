@@ -128,6 +128,14 @@ def choose_precision(
     )
 
 
+def cache_key(hidden: int, intermediate: int, threads: int) -> str:
+    """What a verdict holds for: this CPU, torch build, thread count and shape."""
+    import torch
+
+    shape = f"{PROBE_TOKENS}x{hidden}x{intermediate}"
+    return f"{cpu_model()} | torch {torch.__version__} | {threads} threads | {shape}"
+
+
 def cached_probe(hidden: int, intermediate: int) -> dict[str, Any]:
     """The probe's result for this machine and shape: from the cache, else measured once.
 
@@ -137,8 +145,7 @@ def cached_probe(hidden: int, intermediate: int) -> dict[str, Any]:
     from filelock import FileLock
 
     threads = torch.get_num_threads()
-    shape = f"{PROBE_TOKENS}x{hidden}x{intermediate}"
-    key = f"{cpu_model()} | torch {torch.__version__} | {threads} threads | {shape}"
+    key = cache_key(hidden, intermediate, threads)
     folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / CACHE_NAME
