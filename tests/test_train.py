@@ -382,13 +382,14 @@ def test_a_kill_during_a_save_leaves_the_previous_checkpoint_whole(
     tmp_path: Path, tiny: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A save interrupted after the weights and optimizer are written (the RNG state is next)
-    publishes nothing: the step-2 checkpoint is the newest, and resuming from it ends where an
-    uninterrupted run ends."""
+    publishes nothing and deletes nothing (even with ``save_total_limit: 1``): the step-2
+    checkpoint is the newest, and resuming from it ends where an uninterrupted run ends."""
     from transformers import Trainer
 
     data = [str(tiny / "data.jsonl")]
-    config = tiny_recipe(max_steps=4)
+    config = tiny_recipe(max_steps=4, save_total_limit=1)
     whole = run_training(TrainJob(str(tiny / "model"), data, tmp_path / "whole", config))
+    assert [p.name for p in (whole.out_dir / CHECKPOINTS).glob("checkpoint-*")] == ["checkpoint-4"]
     save_rng = Trainer._save_rng_state
 
     def killed_at_step_4(self, output_dir: str) -> None:

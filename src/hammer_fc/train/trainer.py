@@ -147,6 +147,9 @@ def make_trainer(
         collator = DataCollatorForSeq2Seq(right, padding=True, label_pad_token_id=-100)
 
     class HammerTrainer(Trainer):
+        _staging = False
+        """True while a checkpoint is being written: it goes to the staging folder."""
+
         def _get_train_sampler(self, train_dataset: Any = None) -> EpochSampler:
             return EpochSampler(
                 n, seed=args.seed, lengths=lengths, batch_size=args.per_device_train_batch_size
@@ -166,12 +169,12 @@ def make_trainer(
 
         def _get_output_dir(self, trial: Any) -> str:
             run_dir = super()._get_output_dir(trial)
-            return os.path.join(run_dir, STAGING) if getattr(self, "_staging", False) else run_dir
+            return os.path.join(run_dir, STAGING) if self._staging else run_dir
 
         def _save_checkpoint(self, model: Any, trial: Any) -> None:
             """Write into the staging folder (every process's files), then publish it in one
             rename and only then drop checkpoints over ``save_total_limit``."""
-            from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, rotate_checkpoints
+            from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
             self._staging = True
             try:
@@ -183,7 +186,9 @@ def make_trainer(
                 run_dir = Path(super()._get_output_dir(trial))
                 name = f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
                 publish(run_dir / STAGING / name, run_dir / name)
-                rotate_checkpoints(str(run_dir), save_total_limit=self.args.save_total_limit)
+                if self.args.save_total_limit:  # the oldest go, never one not yet replaced
+                    for _, old in checkpoints(run_dir)[self.args.save_total_limit :]:
+                        shutil.rmtree(old)
             self.accelerator.wait_for_everyone()
 
     trainer = HammerTrainer(
