@@ -114,7 +114,9 @@ def test_paper_api_bank_conversation_literal_tools_and_return() -> None:
     result = read_examples(DATA / "paper" / "api_bank_l2.json")
     first, second = result.examples
     assert (first.id, second.id) == ("0", "1")
-    assert first.meta == {"source": "paper", "bench": "api_bank_l2"}
+    assert (first.meta["source"], first.meta["bench"]) == ("paper", "api_bank_l2")
+    assert first.meta["source_roles"] == ["user", "agent", "user"]  # for the authors' prompts
+    assert [tool for tool, _ in first.meta["source_tools"]] == first.tools
     assert [(m.role, m.content) for m in first.messages] == [
         ("user", "Move my dentist visit to Friday."),
         ("assistant", "Which appointment id?"),  # "agent"

@@ -189,7 +189,7 @@ def test_every_bfcl_tool_renders_with_its_parameters(bfcl_data_dir: Path, catego
 
 def test_registry_picks_templates_by_name() -> None:
     ex = example(Message("user", "Forecast for Lyon?"))
-    assert set(TEMPLATES) == {"hammer", "hammer-chat"}
+    assert set(TEMPLATES) == {"hammer", "hammer-chat", "authors-sft", "authors-1.0", "authors-2.1"}
     assert render("hammer", ex) == render_prompt(ex)
     assert render("hammer-chat", ex) == render_chat(ex)
     with pytest.raises(HammerError, match=r"unknown prompt template 'nope'.*hammer, hammer-chat"):

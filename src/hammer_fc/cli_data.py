@@ -14,7 +14,12 @@ app = typer.Typer(help="Read, convert and prepare function-calling data.", no_ar
 @app.command("convert")
 def convert(
     src: Annotated[
-        str, typer.Argument(metavar="IN", help="Input file, or bfcl:<category|all|live|non_live>.")
+        str,
+        typer.Argument(
+            metavar="IN",
+            help="Input file, bfcl:<category|all|live|non_live>, hf:ORG/NAME[:SPLIT], "
+            "a Parquet/Arrow file or a save_to_disk folder.",
+        ),
     ],
     to_fmt: Annotated[str, typer.Option("--to", help="Output format: xlam, openai, alpaca.")],
     out: Annotated[
@@ -30,6 +35,14 @@ def convert(
             "--skip-invalid", help="Skip malformed records (counted and reported) instead of stopping."
         ),
     ] = False,
+    template: Annotated[
+        str | None,
+        typer.Option(
+            "--template",
+            help="Prompt template of alpaca output: hammer (default), hammer-chat, authors-sft, "
+            "authors-1.0, authors-2.1.",
+        ),
+    ] = None,
 ) -> None:
     """Convert a data set between formats (xlam, openai, bfcl, paper -> xlam, openai, alpaca)."""
     from rich.console import Console
@@ -38,7 +51,9 @@ def convert(
 
     console = Console(stderr=True)
     with console.status(f"converting {src}"):
-        result, written = convert_file(src, out, to_fmt=to_fmt, from_fmt=from_fmt, skip_invalid=skip_invalid)
+        result, written = convert_file(
+            src, out, to_fmt=to_fmt, from_fmt=from_fmt, skip_invalid=skip_invalid, template=template
+        )
     for error in result.errors:
         console.print(f"[yellow]skipped:[/] {error}", highlight=False, soft_wrap=True)
     skipped = f", [yellow]skipped {result.skipped} invalid[/]" if result.skipped else ""
@@ -53,7 +68,10 @@ def convert(
 @app.command("prepare")
 def prepare(
     inputs: Annotated[
-        list[str], typer.Argument(metavar="IN...", help="Input files (or bfcl:<category|group>).")
+        list[str],
+        typer.Argument(
+            metavar="IN...", help="Input files, bfcl:<category|group>, hf:ORG/NAME[:SPLIT] data sets."
+        ),
     ],
     out: Annotated[
         Path, typer.Option("-o", "--output", help="Output JSON Lines file, one example per line.")
@@ -68,11 +86,25 @@ def prepare(
         int, typer.Option("--epochs", help="Views of every example to write, masking drawn afresh for each.")
     ] = 1,
     mask_ratio: Annotated[
-        float,
+        float | None,
         typer.Option(
-            "--mask-ratio", help="Share of examples masked per epoch (paper 0.33; authors' script ~0.67)."
+            "--mask-ratio",
+            help="Share of examples masked per epoch (default: paper 0.33; with --masking released, 2/3).",
         ),
-    ] = 0.33,
+    ] = None,
+    masking: Annotated[
+        str,
+        typer.Option(
+            "--masking", help="hammer (ours), or released (the authors' released script, quirks included)."
+        ),
+    ] = "hammer",
+    template: Annotated[
+        str,
+        typer.Option(
+            "--template",
+            help="Prompt template: hammer (ours), hammer-chat, authors-sft (the authors' SFT rows), ...",
+        ),
+    ] = "hammer",
     add_irrelevance: Annotated[
         float,
         typer.Option(
@@ -129,6 +161,8 @@ def prepare(
             skip_invalid=skip_invalid,
             workers=workers,
             progress=step,
+            template=template,
+            masking=masking,
         )
     for source in result.sources:
         for error in source.errors:

@@ -10,6 +10,11 @@ import typer
 app = typer.Typer(help="Evaluate function calling: BFCL and the paper's F1 benchmarks.", no_args_is_help=True)
 
 BENCH_HELP = "bfcl:<category>, bfcl:all|non_live|live, or a paper benchmark file; comma-separated."
+METRIC_HELP = "F1 of paper benchmarks: hammer (ours), or authors (theirs as well, quirks included)."
+TEMPLATE_HELP = (
+    "hammer (our models, base models), hammer-chat (Hammer 2.x), authors-1.0 / authors-2.1 "
+    "(the authors' test prompts), authors-sft (their training prompt)."
+)
 
 
 @app.command("score")
@@ -22,11 +27,15 @@ def score(
         ),
     ],
     out: Annotated[Path, typer.Option("-o", "--output", help="Verdicts file (JSON Lines), one per case.")],
+    metric: Annotated[str, typer.Option("--metric", help=METRIC_HELP)] = "hammer",
+    summary: Annotated[
+        Path | None, typer.Option("--summary", help="Also write the summary (JSON) to this file.")
+    ] = None,
 ) -> None:
     """Score existing model outputs without running a model."""
     from hammer_fc.eval.runner import score_predictions
 
-    score_predictions(bench, predictions, out)
+    score_predictions(bench, predictions, out, metric=metric, summary_path=summary)
 
 
 @app.command("run")
@@ -48,9 +57,8 @@ def run(
             "--backend", help="hf, llamacpp or openai (default: llamacpp for GGUF without adapter)."
         ),
     ] = None,
-    template: Annotated[
-        str, typer.Option("--template", help="hammer (our models, base models) or hammer-chat (Hammer 2.x).")
-    ] = "hammer",
+    template: Annotated[str, typer.Option("--template", help=TEMPLATE_HELP)] = "hammer",
+    metric: Annotated[str, typer.Option("--metric", help=METRIC_HELP)] = "hammer",
     limit: Annotated[
         int | None, typer.Option("--limit", help="At most N cases per bench, drawn with --seed.")
     ] = None,
@@ -93,4 +101,5 @@ def run(
         mask_names=mask_names,
         max_new_tokens=max_new_tokens,
         backend_options=options,
+        metric=metric,
     )

@@ -28,7 +28,9 @@ def train(
     data: Annotated[
         str | None,
         typer.Option(
-            "--data", "-d", help="Comma-separated sources: data files, prepared JSONL, bfcl:live ..."
+            "--data",
+            "-d",
+            help="Comma-separated sources: data files, prepared JSONL, bfcl:live, hf:ORG/NAME[:SPLIT] ...",
         ),
     ] = None,
     config: Annotated[
@@ -41,6 +43,13 @@ def train(
         float | None, typer.Option(help="Share of extra no-call examples to add.")
     ] = None,
     epochs: Annotated[int | None, typer.Option(help="Epochs, each with freshly drawn masking.")] = None,
+    masking: Annotated[
+        str | None,
+        typer.Option(help="hammer (ours) or released (the authors' script; use --mask-ratio 0.667)."),
+    ] = None,
+    template: Annotated[
+        str | None, typer.Option(help="Prompt template: hammer (default) or authors-sft (the authors' rows).")
+    ] = None,
     max_steps: Annotated[int | None, typer.Option(help="Stop after this many optimizer steps.")] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue from the last checkpoint in -o.")
@@ -63,6 +72,8 @@ def train(
         mask_ratio=mask_ratio,
         add_irrelevance=add_irrelevance,
         epochs=epochs,
+        masking=masking,
+        template=template,
         max_steps=max_steps,
         finetune="full" if full else None,
         dtype=dtype,

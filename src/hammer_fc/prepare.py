@@ -28,7 +28,7 @@ from typing import Any
 
 import orjson
 
-from hammer_fc.augment.epochs import DEFAULT_MASK_RATIO, iter_epoch
+from hammer_fc.augment.epochs import DEFAULT_MASK_RATIO, check_masking, default_mask_ratio, iter_epoch
 from hammer_fc.augment.irrelevance import add_irrelevance, irrelevance_count, tool_pool
 from hammer_fc.errors import HammerError
 from hammer_fc.formats import gc_paused
@@ -50,6 +50,7 @@ from hammer_fc.prepare_writer import (
     default_workers,
     iter_lines,
     write_blocks,
+    write_plain,
     write_prepared,
 )
 from hammer_fc.schema import Example, Message, Tool, ToolCall
@@ -194,9 +195,9 @@ def _open_records(path: Path, fmt: str | None, *, split: bool = True) -> tuple[s
     """The file's format and, for xLAM, its records: cut (``split``; parsed later, by the
     workers) or parsed once, the first one also telling the format (the formats package's own
     rule) rather than once to detect and again to read."""
-    from hammer_fc.formats import BFCL_SPEC_PREFIX, detect_format, format_of_record
+    from hammer_fc.formats import BFCL_SPEC_PREFIX, detect_format, format_of_record, is_dataset_source
 
-    if str(path).startswith(BFCL_SPEC_PREFIX) or fmt not in (None, "xlam"):
+    if str(path).startswith(BFCL_SPEC_PREFIX) or fmt not in (None, "xlam") or is_dataset_source(path):
         return fmt or detect_format(path), None
     source: Records | None = slice_records(path) if split else None
     if source is not None:
@@ -289,6 +290,8 @@ class PrepareResult:
     mask_ratio: float
     written: WriteStats
     seconds: float
+    template: str = "hammer"
+    masking: str = "hammer"
 
 
 @gc_paused()
@@ -298,7 +301,7 @@ def prepare(
     *,
     fmt: str | None = None,
     epochs: int = 1,
-    mask_ratio: float = DEFAULT_MASK_RATIO,
+    mask_ratio: float | None = None,
     add_irrelevance: float = 0.0,
     seed: int = 0,
     out_format: OutputFormat = "prompt-completion",
@@ -306,13 +309,24 @@ def prepare(
     workers: int | None = None,
     block: int = BLOCK,
     progress: Callable[[str, int | None], Callable[[int], None]] | None = None,
+    template: str = "hammer",
+    masking: str = "hammer",
 ) -> PrepareResult:
     """Read ``paths``, add irrelevance examples, write ``epochs`` masked views of them to ``out``.
 
     ``workers`` processes (default: every core, for large jobs) render ``block`` examples each per
     round; neither changes the output. ``progress(description, total)`` (optional) starts a
     progress task and returns its advance function; the CLI passes a rich progress bar.
+    ``template`` (a prompt template's name) and ``masking`` (``hammer`` or the authors'
+    ``released``) other than ours take the plain one-process path; ``mask_ratio`` defaults to
+    the masking's own (0.33; 2/3 for ``released``).
     """
+    from hammer_fc.prompts import get_template
+
+    get_template(template)
+    check_masking(masking)
+    if mask_ratio is None:
+        mask_ratio = default_mask_ratio(masking)
     _check_options(
         epochs=epochs, mask_ratio=mask_ratio, add_irrelevance=add_irrelevance, out_format=out_format
     )
@@ -320,8 +334,9 @@ def prepare(
     step = progress or (lambda _description, _total: lambda _n: None)
     out.parent.mkdir(parents=True, exist_ok=True)
     options = {"epochs": epochs, "mask_ratio": mask_ratio, "seed": seed, "fmt": out_format}
+    fast = template == "hammer" and masking == "hammer"
     # Only a run with nothing to add can take the fast path: only then is opening worth it.
-    opened = [(path, *_open_records(path, fmt)) for path in paths] if add_irrelevance == 0 else []
+    opened = [(path, *_open_records(path, fmt)) for path in paths] if add_irrelevance == 0 and fast else []
     if opened and all(records is not None for _, _, records in opened):
         # The common case, xLAM in, nothing to add: the workers read as they write.
         xlam = {"out": out, "block": block, "skip_invalid": skip_invalid, "workers": workers, "step": step}
@@ -339,14 +354,28 @@ def prepare(
         inputs = len(examples)
         examples = with_irrelevance(examples, add_irrelevance, seed=seed)
         added = len(examples) - inputs
-        written = write_prepared(
-            examples,
-            out,
-            workers=workers,
-            block=block,
-            on_progress=step(f"writing {epochs} epoch(s)", epochs * len(examples)),
-            **options,  # type: ignore[arg-type]
-        )
+        on_progress = step(f"writing {epochs} epoch(s)", epochs * len(examples))
+        if fast:
+            written = write_prepared(
+                examples,
+                out,
+                workers=workers,
+                block=block,
+                on_progress=on_progress,
+                **options,  # type: ignore[arg-type]
+            )
+        else:
+            written = write_plain(
+                examples,
+                out,
+                epochs=epochs,
+                mask_ratio=mask_ratio,
+                seed=seed,
+                fmt=out_format,
+                template=template,
+                masking=masking,
+                on_progress=on_progress,
+            )
     return PrepareResult(
         out=out,
         sources=sources,
@@ -356,6 +385,8 @@ def prepare(
         mask_ratio=mask_ratio,
         written=written,
         seconds=time.perf_counter() - start,
+        template=template,
+        masking=masking,
     )
 
 
@@ -442,6 +473,7 @@ def summary_rows(result: PrepareResult) -> list[tuple[str, str]]:
         rows.append((str(s.path), detail))
     rows += [
         ("irrelevance examples added", f"{result.added_irrelevant:,}"),
+        ("template, masking", f"{result.template}, {result.masking}"),
         ("epochs", str(result.epochs)),
         ("lines written", f"{w.lines:,} = {result.epochs} x {result.inputs + result.added_irrelevant:,}"),
         ("masked", f"{w.masked:,} ({w.masked / max(w.lines, 1):.1%}; ratio asked {result.mask_ratio:g})"),

@@ -60,6 +60,7 @@ from hammer_fc.augment.masking import (
     value_spans,
 )
 from hammer_fc.errors import HammerError
+from hammer_fc.prompts import get_template
 from hammer_fc.prompts.training import (
     PROMPT_HEAD,
     PROMPT_MIDDLE,
@@ -68,7 +69,6 @@ from hammer_fc.prompts.training import (
     fence,
     param_spec,
     render_completion,
-    render_prompt,
     render_query,
     to_json,
     tool_to_prompt_dict,
@@ -90,11 +90,13 @@ MIN_PARALLEL_LINES = 20_000
 """Below this many output lines a second process costs more than it saves."""
 
 
-def record(example: Example, masked: bool, fmt: OutputFormat = "prompt-completion") -> dict:
+def record(
+    example: Example, masked: bool, fmt: OutputFormat = "prompt-completion", template: str = "hammer"
+) -> dict:
     """One output record: ``{"prompt", "completion", "masked", "irrelevant"}`` or LLaMA-Factory's
-    alpaca ``{"instruction", "input", "output"}``."""
-    prompt = render_prompt(example)
-    completion = render_completion(example.calls or [])
+    alpaca ``{"instruction", "input", "output"}``, rendered with the prompt template ``template``."""
+    chosen = get_template(template)
+    prompt, completion = chosen.prompt(example), chosen.completion(example.calls or [])
     if fmt == "alpaca":
         return {"instruction": prompt, "input": "", "output": completion}
     return {"prompt": prompt, "completion": completion, "masked": masked, "irrelevant": example.calls == []}
@@ -107,11 +109,60 @@ def iter_lines(
     mask_ratio: float = DEFAULT_MASK_RATIO,
     seed: int = 0,
     fmt: OutputFormat = "prompt-completion",
+    template: str = "hammer",
+    masking: str = "hammer",
 ) -> Iterator[bytes]:
-    """The output, line by line, rendered the plain way (the reference :func:`write_prepared` matches)."""
+    """The output, line by line, rendered the plain way (the reference :func:`write_prepared`
+    matches; the only way for another template or masking)."""
+    for line, _ in _views(examples, epochs, mask_ratio, seed, fmt, template, masking):
+        yield line
+
+
+def _views(
+    examples: Sequence[Example],
+    epochs: int,
+    mask_ratio: float,
+    seed: int,
+    fmt: OutputFormat,
+    template: str,
+    masking: str,
+) -> Iterator[tuple[bytes, bool]]:
     for epoch in range(epochs):
-        for example, masked in iter_epoch(examples, epoch, mask_ratio=mask_ratio, seed=seed):
-            yield orjson.dumps(record(example, masked, fmt)) + b"\n"
+        views = iter_epoch(examples, epoch, mask_ratio=mask_ratio, seed=seed, masking=masking)
+        for example, masked in views:
+            yield orjson.dumps(record(example, masked, fmt, template)) + b"\n", masked
+
+
+def write_plain(
+    examples: Sequence[Example],
+    out: Path,
+    *,
+    epochs: int,
+    mask_ratio: float,
+    seed: int,
+    fmt: OutputFormat,
+    template: str,
+    masking: str,
+    on_progress: Callable[[int], None] | None = None,
+) -> WriteStats:
+    """Write :func:`iter_lines` to ``out`` one line at a time, in one process (complete or not
+    at all): the path of the authors' templates and masking, which the fast writer does not know."""
+    stats = WriteStats(examples=len(examples))
+    tmp = out.with_name(f".{out.name}.partial")
+    try:
+        with tmp.open("wb") as sink:
+            for line, masked in _views(examples, epochs, mask_ratio, seed, fmt, template, masking):
+                if on_progress is not None:
+                    on_progress(1)
+                sink.write(line)
+                stats.lines += 1
+                stats.masked += masked
+                stats.bytes += len(line)
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    stats.irrelevant = epochs * sum(e.calls == [] for e in examples)
+    return stats
 
 
 def _escape(text: str) -> bytes:

@@ -24,9 +24,26 @@ import random
 from collections.abc import Iterator, Sequence
 
 from hammer_fc.augment.masking import TABLED, dedup_tools, mask_example, permutation
+from hammer_fc.augment.released import RELEASED_MASK_RATIO, released_view
+from hammer_fc.errors import HammerError
 from hammer_fc.schema import Example
 
 DEFAULT_MASK_RATIO = 0.33
+MASKINGS = ("hammer", "released")
+"""``hammer``: our masking (the default); ``released``: the authors' released script's
+(:mod:`hammer_fc.augment.released`)."""
+
+
+def default_mask_ratio(masking: str) -> float:
+    """The ratio a masking means when none is given: the paper's 0.33, the released script's 2/3."""
+    check_masking(masking)
+    return RELEASED_MASK_RATIO if masking == "released" else DEFAULT_MASK_RATIO
+
+
+def check_masking(masking: str) -> None:
+    if masking not in MASKINGS:
+        raise HammerError(f"unknown masking {masking!r} (choose from {', '.join(MASKINGS)})", field="masking")
+
 
 _MASK64 = 2**64 - 1
 _LOW32 = 2**32 - 1
@@ -90,9 +107,14 @@ def example_rng(seed: int, epoch: int, index: int) -> ExampleDraw:
     return ExampleDraw(line_key(epoch_base(seed, epoch), index))
 
 
-def epoch_view(example: Example, draw: ExampleDraw, mask_ratio: float) -> tuple[Example, bool]:
+def epoch_view(
+    example: Example, draw: ExampleDraw, mask_ratio: float, masking: str = "hammer"
+) -> tuple[Example, bool]:
     """One epoch's view of ``example``: masked with probability ``mask_ratio``, else only
-    deduplicated and shuffled. Returns the view and whether it is masked."""
+    deduplicated and shuffled (the ``released`` masking: else left exactly as it is). Returns
+    the view and whether it is masked."""
+    if masking == "released":
+        return released_view(example, draw.rng(), mask_ratio)
     if draw.masked(mask_ratio):
         return mask_example(example, draw.rng()).example, True
     tools = dedup_tools(example.tools)
@@ -106,10 +128,15 @@ def epoch_view(example: Example, draw: ExampleDraw, mask_ratio: float) -> tuple[
 
 
 def iter_epoch(
-    examples: Sequence[Example], epoch: int, *, mask_ratio: float = DEFAULT_MASK_RATIO, seed: int = 0
+    examples: Sequence[Example],
+    epoch: int,
+    *,
+    mask_ratio: float = DEFAULT_MASK_RATIO,
+    seed: int = 0,
+    masking: str = "hammer",
 ) -> Iterator[tuple[Example, bool]]:
     """Every example's view in ``epoch`` (see :func:`epoch_view`), in input order: what a trainer
     calls once per epoch to re-draw the masking without an N-fold copy on disk."""
     base = epoch_base(seed, epoch)
     for index, example in enumerate(examples):
-        yield epoch_view(example, ExampleDraw(line_key(base, index)), mask_ratio)
+        yield epoch_view(example, ExampleDraw(line_key(base, index)), mask_ratio, masking)

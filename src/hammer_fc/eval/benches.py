@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from hammer_fc.errors import HammerError
-from hammer_fc.formats import BFCL_SPEC_PREFIX, read_examples
+from hammer_fc.formats import BFCL_SPEC_PREFIX, is_dataset_source, read_examples
 from hammer_fc.formats.bfcl import bfcl_categories, load_bfcl
 from hammer_fc.schema import Example
 
@@ -63,10 +63,13 @@ def load_bench(name: str) -> Bench:
     """Read one bench (a name from :func:`bench_names`)."""
     if name.startswith(BFCL_SPEC_PREFIX):
         return Bench(name, "bfcl", load_bfcl(name.removeprefix(BFCL_SPEC_PREFIX)))
-    path = Path(name)
-    if not path.is_file():
-        raise HammerError(f"no such benchmark file (or bfcl:<category> spec): {name}", field="bench")
-    result = read_examples(path, "paper")
+    if is_dataset_source(name):  # hf:ORG/NAME[:SPLIT], Parquet/Arrow, save_to_disk: rows in any format
+        result = read_examples(name)
+    else:
+        path = Path(name)
+        if not path.is_file():
+            raise HammerError(f"no such benchmark file (or bfcl:<category> spec): {name}", field="bench")
+        result = read_examples(path, "paper")
     for index, example in enumerate(result.examples):
         if example.calls is None:
             raise HammerError("no gold answers to score against", file=name, record=index, field="answers")

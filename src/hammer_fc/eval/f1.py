@@ -1,19 +1,22 @@
-"""The paper's scores for API-Bank L1/L2, Seal-Tools, Tool-Alpaca and Nexus Raven (formats.md §4).
+"""Our scores for the paper's benchmarks (API-Bank L1/L2, Seal-Tools, Tool-Alpaca, Nexus Raven).
 
 Precision, recall and F1 of function names and of ``(name, argument=value)`` pairs, counted over
-the whole set (micro-averaged), as the Hammer authors' evaluation script counts them:
+the whole set (micro-averaged):
 
 - gold names: one per gold call; predicted names: one per predicted call;
 - gold pairs: the gold arguments whose value is not ``""``; predicted pairs likewise;
 - values are compared as strings (``str(value)``: ``5`` and ``"5"`` agree, ``5`` and ``5.0`` do not);
 - an output that cannot be read as a list of calls counts as one predicted call, wrong;
-  ``[]`` predicts nothing.
+  ``[]`` predicts nothing;
+- a predicted call is matched to at most one gold call of its name, the pairing that agrees on
+  the most arguments first, so no figure exceeds 1.
 
-Two places where the script's counting is a slip rather than a choice are counted properly
-here: a predicted call is matched to at most one gold call (the script credits every duplicate
-of a right name), and a call with no arguments on either side adds no argument pair (the script
-adds a correct pair that is in neither total). On outputs without duplicate calls the figures
-are the same.
+This is *not* the Hammer authors' script, and the figures differ even without duplicate calls:
+theirs credits every predicted call of a right name (recall above 1 with duplicates), takes the
+first same-name gold call with any right argument rather than the best one, scores a gold call
+without arguments matched by ``{}`` as one right argument in neither total (so perfect
+predictions give an argument F1 above 1: 1.0704 on Tool-Alpaca), and parses outputs more
+strictly. Their counting is :mod:`hammer_fc.eval.authors_f1` (``--metric authors``).
 
 Per case, :func:`score_case` also gives an exact-match verdict: right iff the predicted calls,
 compared the same way, are exactly the gold calls (in any order).

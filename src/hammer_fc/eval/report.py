@@ -27,13 +27,16 @@ def pct(value: float | None) -> str:
 def table_rows(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     """Header and rows: one per bench, then BFCL's summary rows when BFCL categories ran.
 
-    F1 columns appear when a paper benchmark ran, masked columns with ``--mask-names``.
+    F1 columns appear when a paper benchmark ran (the authors' beside ours with ``--metric
+    authors``), masked columns with ``--mask-names``.
     """
     benches = summary["benches"]
     with_f1 = any(r["kind"] == "f1" for r in benches.values())
+    authors = any("authors" in r for r in benches.values())
     masked = bool(summary.get("mask_names"))
     header = ["Bench", "Cases", "Accuracy"]
     header += ["Name F1", "Args F1"] if with_f1 else []
+    header += ["API F1 (authors)", "Param F1 (authors)"] if authors else []
     header += ["Masked acc.", "Drop"] if masked else []
     rows = []
     for name, result in benches.items():
@@ -45,6 +48,9 @@ def table_rows(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
         if with_f1:
             f1 = result["kind"] == "f1"
             row += [pct(result["name"]["f1"]), pct(result["args"]["f1"])] if f1 else ["", ""]
+        if authors:
+            theirs = result.get("authors", {})
+            row += [pct(theirs.get("F1_api")), pct(theirs.get("F1_param"))] if theirs else ["", ""]
         if masked:
             row += [pct(result["masked"]["accuracy"]), pct(result["drop"]["accuracy"])]
         rows.append(row)
@@ -52,7 +58,7 @@ def table_rows(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     for key, label in BFCL_ROW_NAMES.items():
         if plain.get(key) is None:
             continue
-        row = [label, "", pct(plain[key])] + (["", ""] if with_f1 else [])
+        row = [label, "", pct(plain[key])] + (["", ""] if with_f1 else []) + (["", ""] if authors else [])
         if masked:
             m = masked_rows.get(key)
             row += [pct(m), pct(None if m is None else plain[key] - m)]

@@ -49,6 +49,7 @@ from rich.text import Text
 
 from hammer_fc.augment.masking import Masked, mask_example, unmask_calls
 from hammer_fc.errors import HammerError
+from hammer_fc.eval.authors_f1 import AuthorsCounts
 from hammer_fc.eval.benches import Bench, load_benches, select_cases
 from hammer_fc.eval.judge import Judged, bench_result, bfcl_rows, drop, judge, read_output
 from hammer_fc.eval.report import markdown, rich_table
@@ -68,6 +69,8 @@ VERDICTS = "verdicts.jsonl"
 SUMMARY = "summary.json"
 SUMMARY_MD = "summary.md"
 SETTINGS = "run.json"
+METRICS = ("hammer", "authors")
+"""``hammer``: our F1 (one-to-one matching); ``authors``: theirs as well (eval/authors_f1.py)."""
 
 Key = tuple[str, str, bool]
 
@@ -139,6 +142,7 @@ def run_eval(
     max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
     backend_options: dict[str, Any] | None = None,
     console: Console | None = None,
+    metric: str = "hammer",
 ) -> dict[str, Any]:
     """Evaluate ``model`` on ``benches`` into ``out_dir`` (resuming what is there); the summary.
 
@@ -146,6 +150,7 @@ def run_eval(
     already open :class:`Backend` (left open), which is then used for ``model``.
     """
     console = console or Console(stderr=True)
+    _check_metric(metric)
     if template not in TEMPLATES:
         raise HammerError(
             f"unknown prompt template {template!r} (choose from {', '.join(TEMPLATES)})", field="template"
@@ -187,6 +192,8 @@ def run_eval(
         done = read_predictions(out / PREDICTIONS)
     summary = {**settings, "limit": limit, "mask_names": mask_names}
     summary.update(_judge_run(bench_list, cases, done, out, mask_names))
+    if metric == "authors":
+        add_authors_figures(summary, bench_list, {c.key: (c.example, done[c.key]) for c in cases})
     seconds = throughput["seconds"]
     summary["throughput"] = {
         **throughput,
@@ -360,15 +367,65 @@ def _write_summary(out: Path, summary: dict[str, Any]) -> None:
     Console().print(rich_table(summary))
 
 
-def score_predictions(bench: str, predictions: str | Path, output: str | Path) -> dict[str, Any]:
+def _check_metric(metric: str) -> None:
+    if metric not in METRICS:
+        raise HammerError(f"unknown metric {metric!r} (choose from {', '.join(METRICS)})", field="metric")
+
+
+def _authors_prediction(record: dict[str, Any], masked: bool) -> str | list[Any] | None:
+    """What the authors' script reads for a case: the raw output (a masked case's calls, which
+    are mapped back to the original names; a predictions file's ``calls`` when it has no text)."""
+    output = record.get("output")
+    if isinstance(output, str) and not masked:
+        return output
+    return record.get("calls")
+
+
+def add_authors_figures(
+    summary: dict[str, Any], benches: list[Bench], cases: dict[Key, tuple[Example, dict[str, Any]]]
+) -> None:
+    """The authors' F1 beside ours: per F1 bench (``benches[b]["authors"]``, and for masked
+    cases ``benches[b]["masked"]["authors"]``), and over every plain F1 case as their script
+    counts a file: ``P_api`` ... ``F1_param`` at the top level (absent where it prints none)."""
+    pooled = AuthorsCounts()
+    for bench in benches:
+        if bench.kind != "f1":
+            continue
+        per = {False: AuthorsCounts(), True: AuthorsCounts()}
+        for (name, case_id, masked), (example, record) in cases.items():
+            if name != bench.name:
+                continue
+            prediction = _authors_prediction(record, masked)
+            per[masked].add(example.calls or [], prediction, case_id)
+            if not masked:
+                pooled.add(example.calls or [], prediction, case_id)
+        result = summary["benches"][bench.name]
+        result["authors"] = per[False].summary()
+        if "masked" in result:
+            result["masked"]["authors"] = per[True].summary()
+    summary["metric"] = "authors"
+    summary["authors"] = pooled.summary()
+    summary.update(pooled.figures())
+
+
+def score_predictions(
+    bench: str,
+    predictions: str | Path,
+    output: str | Path,
+    *,
+    metric: str = "hammer",
+    summary_path: str | Path | None = None,
+) -> dict[str, Any]:
     """Judge existing outputs against ``bench`` without running a model.
 
     A line is ``{"id", "output": "<raw model text>"}`` or ``{"id", "calls": [{"name",
     "arguments"}]}`` (``calls`` wins when both are there, as in a run's ``predictions.jsonl``,
     whose ``bench`` and ``masked`` fields are honoured too). Writes one verdict line per
-    prediction to ``output`` and returns the summary (also printed); cases without a prediction
-    are counted as ``missing``, not scored.
+    prediction to ``output`` and returns the summary (also printed, and written to
+    ``summary_path`` if given); cases without a prediction are counted as ``missing``, not
+    scored. ``metric="authors"`` adds the authors' F1 (:func:`add_authors_figures`).
     """
+    _check_metric(metric)
     benches = {b.name: b for b in load_benches(bench)}
     examples = {(b.name, e.id): e for b in benches.values() for e in b.examples}
     owners: dict[str, list[str]] = {}
@@ -376,6 +433,7 @@ def score_predictions(bench: str, predictions: str | Path, output: str | Path) -
         owners.setdefault(case_id, []).append(name)
     path = Path(predictions)
     judged: dict[Key, Judged] = {}
+    records: dict[Key, tuple[Example, dict[str, Any]]] = {}
     for index, record in _prediction_lines(path):
         key = _key_of(record, owners, str(path), index)
         if key in judged:
@@ -384,6 +442,7 @@ def score_predictions(bench: str, predictions: str | Path, output: str | Path) -
             )
         calls, parse_error = _record_calls(record, str(path), index)
         judged[key] = judge(benches[key[0]], examples[key[:2]], calls, parse_error)
+        records[key] = (examples[key[:2]], record)
     if not judged:
         raise HammerError("no predictions to score", file=str(path))
     with Path(output).open("wb") as sink:
@@ -397,6 +456,11 @@ def score_predictions(bench: str, predictions: str | Path, output: str | Path) -
     for b in scored:
         predicted = sum(1 for key in judged if key[0] == b.name and not key[2])
         summary["benches"][b.name]["missing"] = len(b.examples) - predicted
+    if metric == "authors":
+        add_authors_figures(summary, scored, records)
+    if summary_path is not None:
+        Path(summary_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(summary_path).write_text(json.dumps(summary, indent=2) + "\n")
     Console().print(rich_table(summary))
     missing = sum(r["missing"] for r in summary["benches"].values())
     if missing:

@@ -4,7 +4,9 @@ three entry points every command uses: :func:`read_examples`, :func:`write_examp
 
 Formats: ``xlam``, ``openai``, ``bfcl`` and ``paper`` are read; ``xlam``, ``openai`` and
 ``alpaca`` are written. A path may also be a BFCL spec, ``bfcl:<category>`` or ``bfcl:<group>``
-(``all``, ``live``, ``non_live``), read from the installed ``bfcl-eval`` package.
+(``all``, ``live``, ``non_live``), read from the installed ``bfcl-eval`` package, or a Hugging
+Face data set (``hf:ORG/NAME[:SPLIT]``, a Parquet/Arrow file, a ``save_to_disk`` folder; see
+:mod:`hammer_fc.formats.hf`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from hammer_fc.errors import HammerError
 from hammer_fc.formats.bfcl import iter_bfcl, read_bfcl
+from hammer_fc.formats.hf import dataset_format, is_dataset_source, iter_dataset
 from hammer_fc.formats.openai import read_openai, write_openai
 from hammer_fc.formats.paper import read_paper
 from hammer_fc.formats.records import first_record
@@ -39,10 +42,10 @@ _READERS: dict[str, Callable[[Path], Iterator[Example | HammerError]]] = {
 }
 
 
-def _write_alpaca(examples: Iterable[Example], path: Path) -> int:
+def _write_alpaca(examples: Iterable[Example], path: Path, template: str = "hammer") -> int:
     from hammer_fc.formats.alpaca import write_alpaca  # needs the prompts package
 
-    return write_alpaca(examples, path)
+    return write_alpaca(examples, path, template)
 
 
 _WRITERS: dict[str, Callable[[Iterable[Example], Path], int]] = {
@@ -50,6 +53,8 @@ _WRITERS: dict[str, Callable[[Iterable[Example], Path], int]] = {
     "openai": write_openai,
     "alpaca": _write_alpaca,
 }
+TEMPLATED = ("alpaca",)
+"""The written formats that hold rendered prompts (and so take a prompt template)."""
 
 
 @dataclass
@@ -98,6 +103,8 @@ def detect_format(path: str | Path) -> str:
     """The format of a file, from its first record's shape (a BFCL spec is ``bfcl``)."""
     if str(path).startswith(BFCL_SPEC_PREFIX):
         return "bfcl"
+    if is_dataset_source(path):
+        return dataset_format(path)
     return format_of_record(first_record(Path(path)), file=str(path))
 
 
@@ -106,6 +113,8 @@ def _items(path: str | Path, fmt: str) -> Iterator[Example | HammerError]:
         if fmt != "bfcl":
             raise HammerError(f"a BFCL spec is read as bfcl, not {fmt}", file=str(path))
         return iter_bfcl(str(path).removeprefix(BFCL_SPEC_PREFIX))
+    if is_dataset_source(path):
+        return iter_dataset(path, fmt)
     if fmt not in _READERS:
         raise HammerError(f"cannot read format {fmt!r} (readable: {', '.join(READ_FORMATS)})", field="format")
     return _READERS[fmt](Path(path))
@@ -148,13 +157,20 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def write_examples(examples: Iterable[Example], path: str | Path, fmt: str) -> int:
-    """Write examples in ``fmt`` (``xlam``, ``openai``, ``alpaca``); returns how many."""
+def write_examples(
+    examples: Iterable[Example], path: str | Path, fmt: str, *, template: str | None = None
+) -> int:
+    """Write examples in ``fmt`` (``xlam``, ``openai``, ``alpaca``); returns how many.
+    ``template`` (alpaca only) is the prompt template of the rendered prompts."""
     if fmt not in _WRITERS:
         raise HammerError(
             f"cannot write format {fmt!r} (writable: {', '.join(WRITE_FORMATS)})", field="format"
         )
-    return _WRITERS[fmt](examples, Path(path))
+    if template is None:
+        return _WRITERS[fmt](examples, Path(path))
+    if fmt not in TEMPLATED:
+        raise HammerError(f"--template applies to alpaca output only, not {fmt}", field="--template")
+    return _write_alpaca(examples, Path(path), template)
 
 
 def convert_file(
@@ -164,21 +180,28 @@ def convert_file(
     to_fmt: str,
     from_fmt: str | None = None,
     skip_invalid: bool = False,
+    template: str | None = None,
 ) -> tuple[ReadResult, int]:
     """``hammer data convert``: read ``src`` (format detected unless given), write ``dst``.
 
-    Returns what was read and how many examples were written. The output format is checked
-    before anything is read, so a typo costs nothing."""
+    Returns what was read and how many examples were written. The output format (and the
+    template) are checked before anything is read, so a typo costs nothing."""
     if to_fmt not in _WRITERS:
         raise HammerError(
             f"cannot write format {to_fmt!r} (writable: {', '.join(WRITE_FORMATS)})", field="--to"
         )
+    if template is not None:
+        from hammer_fc.prompts import get_template
+
+        get_template(template)
+        if to_fmt not in TEMPLATED:
+            raise HammerError(f"--template applies to alpaca output only, not {to_fmt}", field="--template")
     if from_fmt is not None and from_fmt not in READ_FORMATS:
         raise HammerError(
             f"cannot read format {from_fmt!r} (readable: {', '.join(READ_FORMATS)})", field="--from"
         )
     result = read_examples(src, from_fmt, skip_invalid=skip_invalid)
-    return result, write_examples(result.examples, dst, to_fmt)
+    return result, write_examples(result.examples, dst, to_fmt, template=template)
 
 
 __all__ = [
@@ -189,6 +212,7 @@ __all__ = [
     "convert_file",
     "detect_format",
     "format_of_record",
+    "is_dataset_source",
     "read_examples",
     "write_examples",
 ]

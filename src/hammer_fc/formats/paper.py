@@ -8,7 +8,9 @@ Seal-Tools, Tool-Alpaca, Nexus Raven): one JSON list per benchmark of ``{"query"
 - Seal-Tools answers ``{"tool", "parameters"}`` and a tool-level ``"required"`` list; Tool-Alpaca
   ``"required": true`` per parameter; ``return`` and other extra tool keys kept in ``Tool.extra``.
 
-Example ids are the 0-based record index (what the F1 scorer keys predictions by).
+Example ids are the 0-based record index (what the F1 scorer keys predictions by). The file's
+own tool objects and turn roles are kept in ``meta`` (:data:`SOURCE_TOOLS`, :data:`SOURCE_ROLES`)
+for the authors' prompts, which show them exactly as written (``prompts/authors.py``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,11 @@ from hammer_fc.formats.records import (
 )
 from hammer_fc.schema import Example
 
+SOURCE_TOOLS = "source_tools"
+"""``meta`` key: ``[(Tool, the tool's dict as the file has it)]``."""
+SOURCE_ROLES = "source_roles"
+"""``meta`` key: the roles of a turn-list query as written (``agent`` and ``assistant`` differ there)."""
+
 
 def example_from_paper(record: Any, index: int, path: Path) -> Example:
     """One benchmark case -> Example (``meta["bench"]`` = the file's stem)."""
@@ -38,12 +45,16 @@ def example_from_paper(record: Any, index: int, path: Path) -> Example:
         tools = [tools]
     tools = require_list(tools, "tools")
     answers = record.get("answers")
+    objects = [tool_from_xlam(t, path=f"tools[{i}]") for i, t in enumerate(tools)]
+    meta = {"source": "paper", "bench": path.stem, SOURCE_TOOLS: list(zip(objects, tools, strict=True))}
+    if isinstance(record["query"], list):
+        meta[SOURCE_ROLES] = [turn.get("role") for turn in record["query"]]
     return Example(
         messages=query_messages(record["query"]),
-        tools=[tool_from_xlam(t, path=f"tools[{i}]") for i, t in enumerate(tools)],
+        tools=objects,
         calls=None if answers is None else calls_from_list(answers, "answers", literal=True),
         id=str(index),
-        meta={"source": "paper", "bench": path.stem},
+        meta=meta,
     )
 
 

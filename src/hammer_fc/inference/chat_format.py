@@ -6,12 +6,11 @@ template (jinja, from the Hugging Face tokenizer or from the GGUF key ``tokenize
 is rendered by ``transformers``' renderer, the one ``apply_chat_template`` uses, so a GGUF run and
 a transformers run of the same model produce the same string.
 
-Templates (:data:`TEMPLATES`):
-
-- ``hammer``: the Hammer training prompt as the one user turn, wrapped in the model's chat template
-  with the generation prompt (our models and base models);
-- ``hammer-chat``: the full Hammer 2.x ChatML text of BFCL's handler, as is (released Hammer 2.x
-  checkpoints).
+Templates (:data:`TEMPLATES`, the registry of :mod:`hammer_fc.prompts`): ``hammer`` is the
+Hammer training prompt as the one user turn, wrapped in the model's chat template with the
+generation prompt (our models and base models); the others carry their own wrapping
+(``hammer-chat``: the full Hammer 2.x ChatML text of BFCL's handler; ``authors-*``: the
+authors' LLaMA-Factory ``qwen`` / ``qwen_hammer`` text).
 
 The result is tokenized *without* adding special tokens (as ``apply_chat_template`` does): a BOS
 token the model wants is already in the text, put there by the chat template or, for text that
@@ -24,11 +23,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hammer_fc.errors import HammerError
-from hammer_fc.prompts import render_chat, render_prompt
+from hammer_fc.prompts import DEFAULT_TEMPLATE, get_template
+from hammer_fc.prompts import TEMPLATES as _REGISTRY
 from hammer_fc.schema import Example
 
-TEMPLATES = ("hammer", "hammer-chat")
-DEFAULT_TEMPLATE = "hammer"
+TEMPLATES = tuple(_REGISTRY)
+__all__ = ["DEFAULT_TEMPLATE", "TEMPLATES", "ChatFormat", "render_case", "wrap_prompt"]
 
 
 @dataclass(frozen=True)
@@ -101,10 +101,12 @@ class ChatFormat:
 
 def render_case(example: Example, template: str, chat: ChatFormat) -> str:
     """The full prompt text of ``example`` under ``template`` for a model with ``chat``."""
-    if template == "hammer":
-        return chat.wrap(render_prompt(example))
-    if template == "hammer-chat":
-        return chat.with_bos(render_chat(example))
-    raise HammerError(
-        f"unknown prompt template {template!r} (choose from {', '.join(TEMPLATES)})", field="template"
-    )
+    chosen = get_template(template)
+    return wrap_prompt(chosen.prompt(example), template, chat)
+
+
+def wrap_prompt(prompt: str, template: str, chat: ChatFormat) -> str:
+    """A prompt of ``template`` as the model reads it: in the model's chat template, or in the
+    template's own wrapping (with a BOS token in front if the model wants one)."""
+    wrap = get_template(template).wrap
+    return chat.wrap(prompt) if wrap is None else chat.with_bos(wrap(prompt))

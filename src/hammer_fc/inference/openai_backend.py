@@ -5,9 +5,10 @@ A case goes out as what an application would send. With the ``hammer`` template:
 conversation as chat messages plus the candidate tools in OpenAI's ``tools`` format (the server
 applies its own prompt and tool parser). With ``hammer-chat``: the Hammer 2.x messages of BFCL's
 handler with the tools written into the first user turn, for servers that only apply a chat
-template. The answer's ``tool_calls`` are written back as a Hammer answer (a fenced JSON list,
-which the parser reads like any model output); without ``tool_calls``, the text content is the
-output.
+template. With ``authors-*``: the Hammer authors' prompt as a system and a user turn (2.1: and its
+conversation turns), which a ChatML server renders as their LLaMA-Factory templates. The answer's
+``tool_calls`` are written back as a Hammer answer (a fenced JSON list, which the parser reads like
+any model output); without ``tool_calls``, the text content is the output.
 """
 
 from __future__ import annotations
@@ -48,6 +49,11 @@ class OpenAIBackend:
             request = {"messages": record["messages"], "tools": record["tools"]}
         elif template == "hammer-chat":
             request = {"messages": chat_messages(example), "tools": []}
+        elif template.startswith("authors-"):
+            from hammer_fc.prompts import authors, get_template
+
+            get_template(template)
+            request = {"messages": authors.chat_messages(example, template), "tools": []}
         else:
             raise HammerError(f"unknown prompt template {template!r}", field="template")
         return json.dumps(request, ensure_ascii=False)

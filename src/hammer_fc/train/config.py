@@ -14,7 +14,9 @@ from typing import Any, Literal
 
 import yaml
 
+from hammer_fc.augment.epochs import MASKINGS
 from hammer_fc.errors import HammerError
+from hammer_fc.prompts import TEMPLATES
 
 CONFIGS_DIR = Path(__file__).resolve().parents[3] / "configs"
 """The repository's ``configs/``: recipes can be named (``smollm2-cpu``) instead of given as paths."""
@@ -45,6 +47,10 @@ class TrainConfig:
     max_steps: int = -1
     """Stop after this many optimizer steps (-1: run all epochs)."""
     mask_ratio: float = 0.33
+    masking: str = "hammer"
+    """``hammer`` (ours) or ``released`` (the authors' released script: with ``mask_ratio`` 2/3)."""
+    template: str = "hammer"
+    """The prompt template trained on (``authors-sft``: the authors' rows, in LLaMA-Factory's ``qwen``)."""
     add_irrelevance: float = 0.0
     """Share of extra ``[]`` examples built from the inputs (the paper: ~0.1 on xLAM)."""
     no_call_share: float | None = None
@@ -106,6 +112,8 @@ def validate(config: TrainConfig, source: str = "recipe") -> None:
         (config.dtype in ("auto", "bf16", "fp16", "fp32"), "dtype", "must be auto, bf16, fp16 or fp32"),
         (config.batching in ("grouped", "packed"), "batching", "must be 'grouped' or 'packed'"),
         (0.0 <= config.mask_ratio <= 1.0, "mask_ratio", "must be in [0, 1]"),
+        (config.masking in MASKINGS, "masking", f"must be one of {', '.join(MASKINGS)}"),
+        (config.template in TEMPLATES, "template", f"must be one of {', '.join(TEMPLATES)}"),
         (config.add_irrelevance >= 0, "add_irrelevance", "must be >= 0"),
         (config.no_call_share is None or 0 <= config.no_call_share < 1, "no_call_share", "must be in [0, 1)"),
         (config.epochs >= 1, "epochs", "must be >= 1"),

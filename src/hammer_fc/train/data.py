@@ -23,8 +23,8 @@ import orjson
 from hammer_fc.augment.irrelevance import add_irrelevance, tool_pool
 from hammer_fc.errors import HammerError
 from hammer_fc.formats import read_examples
-from hammer_fc.inference.chat_format import ChatFormat
-from hammer_fc.prompts.training import render_completion, render_prompt
+from hammer_fc.inference.chat_format import ChatFormat, wrap_prompt
+from hammer_fc.prompts import get_template
 from hammer_fc.schema import Example
 
 IGNORE_INDEX = -100
@@ -48,23 +48,27 @@ class Encoder:
     chat template, the formatter every backend uses), so training and evaluation see the same text.
     """
 
-    def __init__(self, tokenizer: Any) -> None:
+    def __init__(self, tokenizer: Any, template: str = "hammer") -> None:
         self.tokenizer = tokenizer
         self.chat = ChatFormat.from_tokenizer(tokenizer)
-        self.end = tokenizer.eos_token or ""
-        """What closes the answer, so that the model learns to stop."""
+        self.template = template
+        end = get_template(template).end
+        self.end = (tokenizer.eos_token or "") if end is None else end
+        """What closes the answer, so that the model learns to stop (the authors': ``<|im_end|>``)."""
 
     def __call__(self, prompt: str, completion: str) -> tuple[list[int], list[int]]:
         """``(input_ids, labels)`` with the prompt tokens labelled :data:`IGNORE_INDEX`."""
-        head = self.tokenizer(self.chat.wrap(prompt), add_special_tokens=False)["input_ids"]
+        text = wrap_prompt(prompt, self.template, self.chat)
+        head = self.tokenizer(text, add_special_tokens=False)["input_ids"]
         tail = self.tokenizer(completion + self.end, add_special_tokens=False)["input_ids"]
         return head + tail, [IGNORE_INDEX] * len(head) + tail
 
 
-def render(item: Item) -> tuple[str, str]:
+def render(item: Item, template: str = "hammer") -> tuple[str, str]:
     if isinstance(item, Prepared):
         return item.prompt, item.completion
-    return render_prompt(item), render_completion(item.calls or [])
+    chosen = get_template(template)
+    return chosen.prompt(item), chosen.completion(item.calls or [])
 
 
 @dataclass
@@ -128,7 +132,7 @@ def read_sources(sources: list[str], stats: DataStats) -> list[Item]:
             items.extend(prepared)
             stats.sources[source] = {"read": len(prepared), "skipped_invalid": 0}
             continue
-        if not source.startswith("bfcl:") and not Path(source).exists():
+        if not source.startswith(("bfcl:", "hf:")) and not Path(source).exists():
             raise HammerError("no such data file", file=source, field="data")
         result = read_examples(source, skip_invalid=True)
         items.extend(result.examples)
@@ -168,6 +172,7 @@ def load_training_data(
     token_budget: int | None,
     epochs: int,
     seed: int,
+    template: str = "hammer",
 ) -> tuple[list[Item], list[int], DataStats]:
     """The examples a run trains on, their plain views' token lengths, and the stats of how they
     were chosen.
@@ -188,9 +193,9 @@ def load_training_data(
         stats.irrelevance_added = len(grown) - len(examples)
         examples = grown
     kept: list[tuple[Item, int, int]] = []
-    encode = Encoder(tokenizer)
+    encode = Encoder(tokenizer, template)
     for item in [*examples, *prepared]:
-        ids, labels = encode(*render(item))
+        ids, labels = encode(*render(item, template))
         if len(ids) > cutoff:
             stats.over_cutoff += 1
             stats.longest_skipped = max(stats.longest_skipped, len(ids))

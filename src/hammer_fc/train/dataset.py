@@ -26,10 +26,20 @@ class MaskedEpochDataset(Dataset):
     example ``i``'s view in any later epoch, tokenized on demand to ``input_ids``/``labels``."""
 
     def __init__(
-        self, items: list[Item], tokenizer: Any, *, mask_ratio: float, seed: int, cutoff: int
+        self,
+        items: list[Item],
+        tokenizer: Any,
+        *,
+        mask_ratio: float,
+        seed: int,
+        cutoff: int,
+        masking: str = "hammer",
+        template: str = "hammer",
     ) -> None:
         self.items = items
-        self.encode = Encoder(tokenizer)
+        self.encode = Encoder(tokenizer, template)
+        self.template = template
+        self.masking = masking
         self.mask_ratio = mask_ratio
         self.seed = seed
         self.cutoff = cutoff
@@ -47,16 +57,16 @@ class MaskedEpochDataset(Dataset):
         item = self.items[i]
         if not isinstance(item, Example):
             return item, False
-        return epoch_view(item, example_rng(self.seed, epoch, i), self.mask_ratio)
+        return epoch_view(item, example_rng(self.seed, epoch, i), self.mask_ratio, self.masking)
 
     def __getitem__(self, index: int) -> dict[str, list[int]]:
         item, masked = self.view(index)
-        input_ids, labels = self.encode(*render(item))
+        input_ids, labels = self.encode(*render(item, self.template))
         if len(input_ids) > self.cutoff and masked:
             self.fell_back += 1
             epoch, i = divmod(index, len(self.items))
-            plain = epoch_view(self.items[i], example_rng(self.seed, epoch, i), 0.0)[0]
-            input_ids, labels = self.encode(*render(plain))
+            plain = epoch_view(self.items[i], example_rng(self.seed, epoch, i), 0.0, self.masking)[0]
+            input_ids, labels = self.encode(*render(plain, self.template))
             masked = False
         self.masked += masked
         return {"input_ids": input_ids[: self.cutoff], "labels": labels[: self.cutoff]}

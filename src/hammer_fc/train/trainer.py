@@ -229,6 +229,7 @@ def run_training(job: TrainJob) -> TrainResult:
         token_budget=config.token_budget,
         epochs=config.epochs,
         seed=config.seed,
+        template=config.template,
     )
     from transformers import set_seed
 
@@ -254,7 +255,13 @@ def run_training(job: TrainJob) -> TrainResult:
         run = {"model": job.model, "data": job.data, "command": job.command, "precision": precision.to_dict()}
         (job.out_dir / RUN_FILE).write_text(yaml.safe_dump(run, sort_keys=False))
     dataset = MaskedEpochDataset(
-        items, tokenizer, mask_ratio=config.mask_ratio, seed=config.seed, cutoff=config.cutoff
+        items,
+        tokenizer,
+        mask_ratio=config.mask_ratio,
+        seed=config.seed,
+        cutoff=config.cutoff,
+        masking=config.masking,
+        template=config.template,
     )
     progress = RichProgress(notes=notes)
     trainer = make_trainer(
