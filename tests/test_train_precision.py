@@ -56,3 +56,17 @@ def test_the_probe_runs_once_per_machine_and_shape(cache: Path) -> None:
     assert json.loads(cache.read_text()) == saved
     choose_precision("auto", hidden=128, intermediate=256)
     assert len(json.loads(cache.read_text())) == 2  # another shape, another measurement
+
+
+def test_a_model_without_a_known_shape_trains_in_fp32(cache: Path) -> None:
+    chosen = choose_precision("auto", hidden=0, intermediate=0, flags={"amx_bf16"})
+    assert chosen.dtype == "fp32" and "hidden_size" in chosen.reason and not cache.exists()
+
+
+@pytest.mark.skipif(not NATIVE, reason="this CPU has no native bf16 flag: auto never measures here")
+def test_an_unwritable_cache_still_gives_a_verdict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))  # hammer-fc/ cannot be created under a file
+    chosen = choose_precision("auto", hidden=256, intermediate=512)
+    assert chosen.dtype in ("bf16", "fp32") and "not cached" in chosen.reason

@@ -114,11 +114,17 @@ def choose_precision(
         return Precision(
             "fp32", f"auto: {cpu_model()} has no native bf16 (no {'/'.join(CPU_BF16_FLAGS)} flag)"
         )
+    if hidden <= 0 or intermediate <= 0:
+        return Precision("fp32", "auto: the model's config names no hidden_size to measure bf16 with: fp32")
     probe = cached_probe(hidden, intermediate)
     shape = f"{PROBE_TOKENS}x{hidden}x{intermediate} linear layer, forward + backward"
     where = f"{cpu_model()} has {', '.join(native)}"
     if "error" in probe:
-        return Precision("fp32", f"auto: {where}, but the bf16 probe failed ({probe['error']}): fp32")
+        return Precision(
+            "fp32",
+            f"auto: {where}, but the bf16 probe failed ({probe['error']}; the verdict is kept in "
+            f"{cache_dir() / CACHE_NAME}: delete it to measure again): fp32",
+        )
     speedup = probe["fp32_s"] / probe["bf16_s"]
     verdict = "bf16" if speedup >= MIN_SPEEDUP else "fp32"
     return Precision(
@@ -139,17 +145,22 @@ def cache_key(hidden: int, intermediate: int, threads: int) -> str:
 def cached_probe(hidden: int, intermediate: int) -> dict[str, Any]:
     """The probe's result for this machine and shape: from the cache, else measured once.
 
-    A file lock makes the processes of one ``accelerate launch`` measure once and agree.
+    A file lock makes the processes of one ``accelerate launch`` measure once and agree. Where
+    the cache cannot be written, every run measures afresh.
     """
     import torch
     from filelock import FileLock
 
     threads = torch.get_num_threads()
     key = cache_key(hidden, intermediate, threads)
-    folder = cache_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / CACHE_NAME
-    with FileLock(str(path) + ".lock"):
+    path = cache_dir() / CACHE_NAME
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(path) + ".lock")
+        lock.acquire()
+    except OSError:
+        return {**run_probe(hidden, intermediate, threads), "threads": threads, "measured": "not cached"}
+    try:
         cache = _read_cache(path)
         if key not in cache:
             cache[key] = {**run_probe(hidden, intermediate, threads), "threads": threads}
@@ -158,6 +169,8 @@ def cached_probe(hidden: int, intermediate: int) -> dict[str, Any]:
             tmp.write_text(json.dumps(cache, indent=1) + "\n")
             os.replace(tmp, path)
         return cache[key]
+    finally:
+        lock.release()
 
 
 def _read_cache(path: Path) -> dict[str, Any]:
