@@ -451,11 +451,24 @@ def test_same_command_same_seed_same_adapter_bit_for_bit(tmp_path: Path, tiny: P
     reason=f"this CPU has no native bf16 ({'/'.join(CPU_BF16_FLAGS)} flag): bf16 would be emulated",
 )
 def test_a_short_bf16_autocast_run_on_cpu_trains(tmp_path: Path, tiny: Path) -> None:
-    """bf16 autocast over fp32 master weights: the loss is finite and goes down, the adapter
-    stays fp32, and the card says bf16."""
+    """bf16 autocast over fp32 master weights: the linear layers really compute in bf16, the
+    loss is finite and goes down, the adapter stays fp32, and the card says bf16."""
+    from torch.nn.modules.module import register_module_forward_hook
+
     data = [str(tiny / "data.jsonl")]
     config = tiny_recipe(max_steps=8, dtype="bf16", learning_rate=1e-2, save_steps=100)
-    result = run_training(TrainJob(str(tiny / "model"), data, tmp_path / "bf16", config))
+    linear_outputs: set[torch.dtype] = set()
+
+    def record(module: torch.nn.Module, _args: object, output: object) -> None:
+        if isinstance(module, torch.nn.Linear) and isinstance(output, torch.Tensor):
+            linear_outputs.add(output.dtype)
+
+    handle = register_module_forward_hook(record)
+    try:
+        result = run_training(TrainJob(str(tiny / "model"), data, tmp_path / "bf16", config))
+    finally:
+        handle.remove()
+    assert linear_outputs == {torch.bfloat16}
     log = json.loads((result.out_dir / "log_history.json").read_text())
     losses = [entry["loss"] for entry in log if "loss" in entry]
     assert len(losses) == 8 and all(loss == loss and abs(loss) != float("inf") for loss in losses)
