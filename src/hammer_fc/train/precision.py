@@ -2,8 +2,8 @@
 
 On a GPU the rule is the device's: bf16 where it has bf16, else fp16 mixed precision. On a CPU
 bf16 pays only where the cores do it natively (AMX or AVX512-BF16 on x86, the ``bf16`` feature on
-Arm): there bf16 autocast ran a whole LoRA step 1.74x faster than fp32 on this project's Xeon,
-while on an AVX2-only EPYC emulated bf16 matmuls were ~20x slower. A flag is not proof (CPUID can
+Arm); elsewhere it is emulated and many times slower than fp32 (issue 9 reports ~20x on an
+AVX2-only EPYC, and a LoRA step 1.74x faster in bf16 on an AMX Xeon). A flag is not proof (CPUID can
 report features a hypervisor does not enable), so where one is present a child process times a
 linear layer of the model's size, forward and backward, in fp32 and under bf16 autocast; a crash
 there costs the child only. The verdict is cached per machine, CPU, torch version, thread count
