@@ -25,6 +25,7 @@ import copy
 import dataclasses
 import os
 import random
+import sys
 import tempfile
 import time
 from dataclasses import replace
@@ -87,7 +88,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     dtypes = [d.strip() for d in args.dtypes.split(",") if d.strip()]
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 160)  # a log file gets the whole table
     import peft
     import transformers
 
@@ -152,12 +153,12 @@ def main() -> None:
         )
 
     runs = {
-        "Trainer + peft, padded, random order": lambda dtype: baseline(dtype, grouped=False),
-        "Trainer + peft, padded, group_by_length": lambda dtype: baseline(dtype, grouped=True),
-        "hammer train, grouped, head on answers": lambda dtype: ours(dtype, "grouped"),
+        "Trainer+peft, padded": lambda dtype: baseline(dtype, grouped=False),
+        "Trainer+peft, padded, group_by_length": lambda dtype: baseline(dtype, grouped=True),
+        "hammer: grouped, head on answers": lambda dtype: ours(dtype, "grouped"),
     }
     if args.packed:
-        runs["hammer train, packed, head on answers"] = lambda dtype: ours(dtype, "packed")
+        runs["hammer: packed, head on answers"] = lambda dtype: ours(dtype, "packed")
     results: dict[tuple[str, str], tuple[float, float, int]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for repeat in range(args.repeats):  # interleaved, best of: the machine may be shared
