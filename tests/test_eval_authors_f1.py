@@ -16,8 +16,8 @@ from hammer_fc.eval.runner import score_predictions
 from hammer_fc.formats import read_examples
 from hammer_fc.prompts import get_template
 from hammer_fc.schema import ToolCall
+from shared_data import TOOLALPACA
 
-TOOLALPACA = Path("/work/shared/data/hammer-authors/test/original/toolalpaca.json")
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 

@@ -150,10 +150,12 @@ def test_xlam_types_map_to_json_schema() -> None:
     assert props["values"]["items"] == {"type": "number"}  # List[Union[int, float]]
     assert props["dict1"]["type"] == "object" and props["dict2"]["type"] == "object"
     assert props["season"]["type"] == ["string", "null"]  # Optional[str]
-    assert props["point_a"] == {
+    assert props["point_a"] == {  # Tuple[float, float]
         "description": "The first point.",
         "type": "array",
         "items": {"type": "number"},
+        "minItems": 2,
+        "maxItems": 2,
     }
     assert "type" not in props["func"] and "type" not in props["tag"]  # Callable, description-only
     weather = tool_to_function(tools["weather_forecast"], "jsonschema")["parameters"]

@@ -49,7 +49,7 @@ from hammer_fc.schema import Param, Tool
         ("Literal['a', 'b']", "string", False, False, None),
         ("Any", "any", False, False, None),
         ("set", "array", False, False, None),
-        ("np.ndarray", "any", False, False, None),
+        ("np.ndarray", "array", False, False, None),
         ("int or str", "any", False, False, None),  # outside the grammar: kept, typed any
     ],
 )

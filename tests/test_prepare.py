@@ -69,23 +69,25 @@ def test_fast_writer_gives_the_plain_renderers_bytes(records, epochs, ratio, sha
         data = write_dataset(records, Path(tmp) / "data.json", layout)
         out = Path(tmp) / "out.jsonl"
         answered = [e for e in read_examples(data).examples if e.calls is not None]
+        options["skip_invalid"] = True  # records without answers: left out, counted
         if not answered:
             with pytest.raises(HammerError, match="no usable example"):
                 prepare([data], out, **options)
             return
+        del options["skip_invalid"]
         try:
             plain = with_irrelevance(answered, share, seed=seed)
         except HammerError:
             return  # a share no input can give (tested in test_irrelevance)
         expected = b"".join(iter_lines(plain, fmt=fmt, **options))
-        prepare([data], out, add_irrelevance=share, out_format=fmt, **options)
+        prepare([data], out, add_irrelevance=share, out_format=fmt, skip_invalid=True, **options)
         assert out.read_bytes() == expected
         for workers, block in ((2, 1), (3, 2)):  # several processes, many rounds
             write_prepared(plain, out, fmt=fmt, workers=workers, block=block, **options)
             assert out.read_bytes() == expected
         if share == 0:  # two files read by the workers themselves, block by block
             twice = b"".join(iter_lines(answered * 2, fmt=fmt, **options))
-            prepare([data, data], out, out_format=fmt, workers=2, block=3, **options)
+            prepare([data, data], out, out_format=fmt, workers=2, block=3, skip_invalid=True, **options)
             assert out.read_bytes() == twice
 
 
@@ -94,10 +96,12 @@ def test_fast_writer_gives_the_plain_renderers_bytes(records, epochs, ratio, sha
 def test_the_shared_tool_xlam_reader_reads_what_the_xlam_reader_reads(records):
     with tempfile.TemporaryDirectory() as tmp:
         data = write_dataset(records, Path(tmp) / "data.json")
-        examples, (source,) = load_examples([data])
+        examples, (source,) = load_examples([data], skip_invalid=True)
         expected = read_examples(data).examples
         assert examples == [e for e in expected if e.calls is not None]
-        assert (source.examples, source.unanswered) == (len(examples), len(expected) - len(examples))
+        unanswered = len(expected) - len(examples)
+        assert source.examples == len(examples)
+        assert source.skipped_kinds == (Counter({"missing answer": unanswered}) if unanswered else Counter())
 
 
 @settings(max_examples=40, deadline=None)
@@ -222,7 +226,7 @@ def test_bad_records_stop_the_run_or_are_skipped_and_counted(tmp_path, layout):
         {"query": "no tools"},
         _record(4, answers=None),
     ]
-    del records[4]["answers"]  # no gold answer: left out and counted, never an error
+    del records[4]["answers"]  # no gold answer: nothing to train on
     data = write_dataset(records, tmp_path / "data.json", layout)
     parallel = {"workers": 2, "block": 2}  # the records are parsed and converted in the workers
     with pytest.raises(HammerError) as err:
@@ -231,7 +235,8 @@ def test_bad_records_stop_the_run_or_are_skipped_and_counted(tmp_path, layout):
     assert not (tmp_path / "out.jsonl").exists()
     result = prepare([data], tmp_path / "out.jsonl", skip_invalid=True, **parallel)
     (source,) = result.sources
-    assert (source.examples, source.skipped, source.unanswered) == (2, 2, 1)
+    assert (source.examples, source.skipped) == (2, 3)
+    assert source.skipped_kinds == {"malformed": 2, "missing answer": 1}
     assert result.written.lines == 2
 
 
@@ -247,8 +252,10 @@ def test_clear_errors_for_bad_options_and_empty_input(tmp_path):
         with pytest.raises(HammerError, match=message):
             prepare([data], out, **options)
     unanswered = _xlam(tmp_path, [{"query": "q", "tools": "[]"}], "unanswered.json")
-    with pytest.raises(HammerError, match="no usable example"):
+    with pytest.raises(HammerError, match="record 0: field 'answers': has no gold answer"):
         prepare([unanswered], out)
+    with pytest.raises(HammerError, match="no usable example"):
+        prepare([unanswered], out, skip_invalid=True)
 
 
 def test_worker_count_does_not_change_the_output(tmp_path):

@@ -13,11 +13,9 @@ from hammer_fc.formats.xlam import example_from_xlam
 from hammer_fc.inference.chat_format import ChatFormat, render_case
 from hammer_fc.prompts import TEMPLATES, get_template
 from hammer_fc.schema import Example, Message, ToolCall
+from shared_data import AUTHORS_DATA as AUTHORS
+from shared_data import TOOLALPACA as ORIGINAL
 
-AUTHORS = Path(__file__).resolve().parents[1] / "../../shared/data/hammer-authors"
-if not AUTHORS.is_dir():
-    AUTHORS = Path("/work/shared/data/hammer-authors")
-ORIGINAL = AUTHORS / "test/original/toolalpaca.json"
 pytestmark = pytest.mark.skipif(not ORIGINAL.is_file(), reason="the authors' samples are not here")
 
 
@@ -63,7 +61,7 @@ def test_sft_rows_byte_identical(index: int) -> None:
 def test_convert_reproduces_the_authors_test_file(tmp_path: Path, template: str, folder: str) -> None:
     """`hammer data convert ORIGINAL --to alpaca --template T` writes their file, record by record."""
     out = tmp_path / "out.json"
-    _, written = convert_file(ORIGINAL, out, to_fmt="alpaca", template=template)
+    written = convert_file(ORIGINAL, out, to_fmt="alpaca", template=template).written
     ours = json.loads(out.read_text())
     theirs = json.loads((AUTHORS / f"test/{folder}/toolalpaca.json").read_text())
     assert written == len(theirs) == 114

@@ -123,6 +123,8 @@ def test_recipes_hold_the_paper_defaults_and_reject_typos(tmp_path: Path) -> Non
     assert (cpu.dtype, cpu.max_steps, cpu.lora.top_layers) == ("auto", 7, 8)
     with pytest.raises(HammerError, match="dtype"):
         load_recipe(None, dtype="bf32")
+    v2 = load_recipe("hammer-smol-v2")  # all of BFCL live: long examples shortened, not dropped
+    assert (v2.cutoff, v2.token_budget, v2.compose) == (2048, None, 0.15)
     bad = tmp_path / "bad.yaml"
     bad.write_text("learning_rte: 1e-4\n")
     with pytest.raises(HammerError, match="learning_rte"):

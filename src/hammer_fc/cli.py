@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from hammer_fc.errors import HammerError
 
@@ -44,24 +45,17 @@ app.add_typer(train_app, name="train")
 
 
 def main() -> None:
-    """Entry point: run the app, report user errors without a traceback."""
-    try:
-        app(standalone_mode=False)
-    except HammerError as err:
-        Console(stderr=True).print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except typer.Exit as exit_:
-        sys.exit(exit_.exit_code)
-    except typer.Abort:
-        Console(stderr=True).print("aborted")
-        sys.exit(130)
-    except Exception as err:  # click usage errors arrive here with standalone_mode=False
-        import click
+    """Entry point: run the app, report user errors without a traceback.
 
-        if isinstance(err, click.ClickException):
-            err.show()
-            sys.exit(2)
-        raise
+    The app runs in click's standalone mode, so typer itself turns a usage error (unknown
+    option or command, missing option, bad value) into the usage line, the message and exit
+    code 2, and Ctrl-C into 130, whichever click it bundles (typer >= 0.22 vendors its own as
+    ``typer._click``: an ``isinstance`` test against ``click`` no longer catches its errors)."""
+    try:
+        app(prog_name="hammer")
+    except HammerError as err:
+        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
+        sys.exit(2)
 
 
 @app.command()
@@ -82,3 +76,7 @@ def quickstart(
             out_dir=out_dir, eval_limit=eval_limit, train_steps=train_steps, seed=seed, threads=threads
         )
     )
+
+
+if __name__ == "__main__":
+    main()

@@ -31,11 +31,15 @@ def bench(
 
     from hammer_fc.bench import BenchSettings, run_bench
     from hammer_fc.bench.report import bench_plot, bench_table
+    from hammer_fc.outputs import atomic_output, check_output
 
+    check_output(out)  # before minutes of measuring
+    if plot is not None:
+        check_output(plot)
     console = Console(stderr=True)
     result = run_bench(models, BenchSettings(threads=threads, n_ctx=n_ctx, repeats=repeats), console=console)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    with atomic_output(out) as sink:
+        sink.write((json.dumps(result, indent=2, ensure_ascii=False) + "\n").encode())
     Console().print(bench_table(result))
     if plot is not None:
         console.print(f"plot: {bench_plot(result, plot)}", highlight=False)

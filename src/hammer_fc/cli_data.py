@@ -32,7 +32,9 @@ def convert(
     skip_invalid: Annotated[
         bool,
         typer.Option(
-            "--skip-invalid", help="Skip malformed records (counted and reported) instead of stopping."
+            "--skip-invalid",
+            help="Skip bad records (malformed, answers naming unknown functions or arguments, unknown "
+            "types; no gold answer for alpaca), counted by kind, instead of stopping.",
         ),
     ] = False,
     template: Annotated[
@@ -46,23 +48,38 @@ def convert(
 ) -> None:
     """Convert a data set between formats (xlam, openai, bfcl, paper -> xlam, openai, alpaca)."""
     from rich.console import Console
+    from rich.markup import escape
 
-    from hammer_fc.formats import convert_file
+    from hammer_fc.formats import convert_file, describe_kinds
 
     console = Console(stderr=True)
     with console.status(f"converting {src}"):
-        result, written = convert_file(
+        done = convert_file(
             src, out, to_fmt=to_fmt, from_fmt=from_fmt, skip_invalid=skip_invalid, template=template
         )
+    result = done.read
     for error in result.errors:
-        console.print(f"[yellow]skipped:[/] {error}", highlight=False, soft_wrap=True)
-    skipped = f", [yellow]skipped {result.skipped} invalid[/]" if result.skipped else ""
+        console.print(f"[yellow]skipped:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+    skipped = (
+        f", [yellow]skipped {result.skipped} invalid ({describe_kinds(result.skipped_kinds)})[/]"
+        if result.skipped
+        else ""
+    )
     console.print(
-        f"read {len(result.examples)} examples ({result.format}) from {src}{skipped}; "
-        f"wrote {written} ({to_fmt}) to {out}",
+        f"read {len(result.examples)} examples ({result.format}) from {escape(src)}{skipped}; "
+        f"wrote {done.written} ({to_fmt}) to {escape(str(out))}",
         highlight=False,
         soft_wrap=True,
     )
+    if done.lost:
+        console.print(
+            f"[yellow]warning:[/] {sum(done.lost.values())} parameter type(s) written with less than "
+            f"they say:",
+            highlight=False,
+            soft_wrap=True,
+        )
+        for what, n in done.lost.most_common():
+            console.print(f"  {n} x {escape(what)}", highlight=False, soft_wrap=True)
 
 
 @app.command("prepare")
@@ -111,6 +128,13 @@ def prepare(
             "--add-irrelevance", help="No-call examples to add, as a share of the inputs (0: none)."
         ),
     ] = 0.0,
+    compose: Annotated[
+        float,
+        typer.Option(
+            "--compose",
+            help="Multi-call examples built per epoch from single-call ones, share of inputs (0: none).",
+        ),
+    ] = 0.0,
     seed: Annotated[
         int, typer.Option("--seed", help="Seed of every random choice (same seed, same output).")
     ] = 0,
@@ -123,7 +147,9 @@ def prepare(
     skip_invalid: Annotated[
         bool,
         typer.Option(
-            "--skip-invalid", help="Skip malformed records (counted and reported) instead of stopping."
+            "--skip-invalid",
+            help="Skip bad records (malformed, answers naming unknown functions or arguments, unknown "
+            "types, no gold answer), counted by kind, instead of stopping.",
         ),
     ] = False,
     workers: Annotated[
@@ -132,15 +158,19 @@ def prepare(
 ) -> None:
     """Prepare a Hammer training set: function masking drawn per epoch, irrelevance augmentation.
 
-    Writes epochs x (inputs + added irrelevance examples) lines; --add-irrelevance 0 adds none.
+    Writes epochs x (inputs + added irrelevance examples + composed examples) lines;
+    --add-irrelevance 0 and --compose 0 add none.
     """
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
+    from hammer_fc.outputs import check_output
     from hammer_fc.prepare import prepare as run_prepare
     from hammer_fc.prepare import summary_rows
 
+    check_output(out)  # before the progress bar: a bad -o is one line
     console = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as bar:
@@ -156,6 +186,7 @@ def prepare(
             epochs=epochs,
             mask_ratio=mask_ratio,
             add_irrelevance=add_irrelevance,
+            compose=compose,
             seed=seed,
             out_format=out_format,  # type: ignore[arg-type]  (checked by run_prepare)
             skip_invalid=skip_invalid,
@@ -166,7 +197,7 @@ def prepare(
         )
     for source in result.sources:
         for error in source.errors:
-            console.print(f"[yellow]skipped:[/] {error}", highlight=False, soft_wrap=True)
+            console.print(f"[yellow]skipped:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
     table = Table(title="hammer data prepare", show_header=False)
     table.add_column(style="bold")
     table.add_column()

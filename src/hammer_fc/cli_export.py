@@ -32,7 +32,9 @@ def export(
 
     from hammer_fc.export import export_gguf
     from hammer_fc.models import resolve
+    from hammer_fc.outputs import check_output
 
+    check_output(out)  # before loading and merging the model
     console = Console(stderr=True)
     path = export_gguf(resolve(model, adapter), out, quant, threads=threads, console=console)
     size = path.stat().st_size / 2**20

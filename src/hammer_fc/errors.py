@@ -6,12 +6,20 @@ CLI can print one clean line (what, where) and exit with code 2 instead of a tra
 
 from __future__ import annotations
 
+# What is wrong with a record, for the "skipped" counts of ``--skip-invalid`` (``kind``).
+MALFORMED = "malformed"
+UNKNOWN_FUNCTION = "unknown function"
+UNKNOWN_ARGUMENT = "unknown argument"
+MISSING_ANSWER = "missing answer"
+UNKNOWN_TYPE = "unknown type"
+
 
 class HammerError(Exception):
     """A problem with the user's input, located as precisely as we can.
 
     ``where`` is built from the file, the record index and the field so that every message
-    reads the same way: ``data.json: record 17: field 'tools': not valid JSON``.
+    reads the same way: ``data.json: record 17: field 'tools': not valid JSON``. ``kind`` says
+    what sort of record problem it is (:data:`UNKNOWN_FUNCTION` ...; ``None``: malformed).
     """
 
     def __init__(
@@ -21,8 +29,10 @@ class HammerError(Exception):
         file: str | None = None,
         record: int | str | None = None,
         field: str | None = None,
+        kind: str | None = None,
     ) -> None:
         self.message = message
+        self.kind = kind
         self.file = file
         self.record = record
         self.field = field
@@ -52,4 +62,5 @@ class HammerError(Exception):
             file=self.file if self.file is not None else file,
             record=self.record if self.record is not None else record,
             field=self.field if self.field is not None else field,
+            kind=self.kind,
         )

@@ -10,9 +10,14 @@ share of examples masked, drawn per ``(seed, epoch, index)``) with the fast writ
 
 Irrelevance examples (``add_irrelevance``, a share of the inputs) are built once from the inputs,
 appended after them and then treated like every other example in every epoch: the output has
-``epochs x (inputs + added)`` lines, epoch by epoch, in input order (trainers shuffle). Inputs
-without a gold answer (BFCL ``live_relevance``) cannot be trained on: they are left out and
-counted in the summary.
+``epochs x (inputs + added)`` lines, epoch by epoch, in input order (trainers shuffle). Composed
+multi-call examples (``compose``, a share of the inputs; :mod:`hammer_fc.augment.compose`) are
+drawn afresh for each epoch and follow that epoch's other lines; composing takes the plain
+writer (with ``compose=0`` the output is what it was without the option). Every
+record passes the checks of :mod:`hammer_fc.formats.checks` on either path (answers that name
+unknown functions or arguments, unknown parameter types, and no gold answer, as BFCL
+``live_relevance`` has: nothing to train on): a problem stops the run, or with ``skip_invalid``
+the record is left out and counted by kind in the summary.
 
 A trainer that re-masks per epoch itself uses :func:`iter_epoch` (re-exported here).
 """
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,10 +34,18 @@ from typing import Any
 
 import orjson
 
+from hammer_fc.augment.compose import Composer, compose_count, iter_composed_epoch
 from hammer_fc.augment.epochs import DEFAULT_MASK_RATIO, check_masking, default_mask_ratio, iter_epoch
 from hammer_fc.augment.irrelevance import add_irrelevance, irrelevance_count, tool_pool
-from hammer_fc.errors import HammerError
-from hammer_fc.formats import gc_paused
+from hammer_fc.errors import MALFORMED, HammerError
+from hammer_fc.formats import describe_kinds, gc_paused
+from hammer_fc.formats.checks import (
+    check_calls,
+    check_example,
+    declared_names,
+    unknown_type,
+    unknown_type_error,
+)
 from hammer_fc.formats.records import (
     LineRecords,
     ParsedRecords,
@@ -40,6 +54,7 @@ from hammer_fc.formats.records import (
     iter_records,
     slice_records,
 )
+from hammer_fc.outputs import check_output
 from hammer_fc.prepare_writer import (
     BLOCK,
     MIN_PARALLEL_LINES,
@@ -49,6 +64,7 @@ from hammer_fc.prepare_writer import (
     WriteStats,
     default_workers,
     iter_lines,
+    record,
     write_blocks,
     write_plain,
     write_prepared,
@@ -77,9 +93,9 @@ class SourceStats:
     format: str
     examples: int = 0
     skipped: int = 0
-    """Malformed records skipped (``skip_invalid``)."""
-    unanswered: int = 0
-    """Records without a gold answer (BFCL ``live_relevance``): nothing to train on, left out."""
+    """Records skipped (``skip_invalid``): malformed, failing a check, or without a gold answer."""
+    skipped_kinds: Counter[str] = field(default_factory=Counter)
+    """The skipped records by kind of problem."""
     errors: list[HammerError] = field(default_factory=list)
 
 
@@ -93,7 +109,8 @@ class XlamReader:
     sharing the object is what lets the writer render each tool once. The common record shape is
     built here directly, as the xLAM reader builds it (``tests/test_prepare.py`` holds the two
     equal); any record of another shape goes to that reader whole, so the result, errors
-    included, is the reader's.
+    included, is the reader's. Both get the checks ``read_examples`` applies, in the same order
+    (types, then calls), a shared tool's types checked once.
     """
 
     def __init__(self) -> None:
@@ -103,6 +120,10 @@ class XlamReader:
         self._tool_from_xlam = tool_from_xlam
         self._example_from_xlam = example_from_xlam
         self._tools: dict[bytes, Tool] = {}
+        self._unknown: dict[int, tuple[str, str] | None] = {}
+        """``id`` of a shared tool -> its first unknown type (:func:`unknown_type`) ..."""
+        self._declared: dict[int, frozenset[str] | None] = {}
+        """... and its parameter names (:func:`declared_names`): checked once per tool."""
 
     def convert(self, path: Path, index: int, raw: object) -> Example:
         """Record ``index`` of ``path`` -> Example; a located :class:`HammerError` if malformed."""
@@ -110,7 +131,10 @@ class XlamReader:
             if isinstance(raw, HammerError):
                 raise raw
             example = self._shortcut(path, index, raw)
-            return example if example is not None else self._example_from_xlam(raw, index, path)
+            if example is None:
+                example = self._example_from_xlam(raw, index, path)
+                check_example(example, require_answer=True)
+            return example
         except HammerError as err:
             raise err.located(file=str(path), record=index) from None
         except (TypeError, ValueError, KeyError, AttributeError) as err:  # as the formats package says it
@@ -157,33 +181,36 @@ class XlamReader:
                     tool = self._tools[key] = self._tool_from_xlam(tool_dict)
                 except HammerError:
                     return None
+                self._unknown[id(tool)] = unknown_type(tool)
+                self._declared[id(tool)] = declared_names(tool)
             tools.append(tool)
+        for i, tool in enumerate(tools):
+            if (found := self._unknown[id(tool)]) is not None:
+                raise unknown_type_error(found, f"tools[{i}]")
         record_id = raw.get("id")
-        return Example(
+        example = Example(
             messages=[Message(role="user", content=raw["query"])],
             tools=tools,
             calls=calls,
             id=str(index) if record_id is None else str(record_id),
             meta={"source": "xlam"},
         )
+        check_calls(example, require_answer=True, declared=self._declared)
+        return example
 
     def load(self, path: Path, records: Iterable[tuple[int, object]], *, skip_invalid: bool) -> Loaded:
-        """Convert ``records``, keeping the examples with a gold answer."""
+        """Convert ``records`` (each checked; a gold answer required)."""
         loaded = Loaded([])
         for index, raw in records:
             try:
-                example = self.convert(path, index, raw)
+                loaded.examples.append(self.convert(path, index, raw))
             except HammerError as err:
                 if not skip_invalid:
                     raise
                 loaded.skipped += 1
+                loaded.kinds[err.kind or MALFORMED] += 1
                 if len(loaded.errors) < MAX_ERRORS_KEPT:
                     loaded.errors.append(err)
-                continue
-            if example.calls is None:
-                loaded.unanswered += 1
-            else:
-                loaded.examples.append(example)
         return loaded
 
 
@@ -219,7 +246,7 @@ def _stats(path: Path, fmt: str, loaded: Iterable[Loaded], examples: int) -> Sou
     stats = SourceStats(path=path, format=fmt, examples=examples)
     for part in loaded:
         stats.skipped += part.skipped
-        stats.unanswered += part.unanswered
+        stats.skipped_kinds += part.kinds
         stats.errors += part.errors[: MAX_ERRORS_KEPT - len(stats.errors)]
     return stats
 
@@ -231,8 +258,8 @@ def load_examples(
     skip_invalid: bool = False,
     on_file: Callable[[int], None] | None = None,
 ) -> tuple[list[Example], list[SourceStats]]:
-    """Read every input (format detected per file unless ``fmt``), keeping examples with a gold
-    answer. Malformed records stop the run unless ``skip_invalid`` (then counted per file)."""
+    """Read every input (format detected per file unless ``fmt``), checked, a gold answer
+    required. A bad record stops the run unless ``skip_invalid`` (then counted per file, by kind)."""
     from hammer_fc.formats import read_examples
 
     examples: list[Example] = []
@@ -243,10 +270,9 @@ def load_examples(
         if records is not None:
             loaded = xlam.load(path, records.parse(0, len(records)), skip_invalid=skip_invalid)
         else:
-            result = read_examples(path, name, skip_invalid=skip_invalid)
-            answered = [e for e in result.examples if e.calls is not None]
-            unanswered = len(result.examples) - len(answered)
-            loaded = Loaded(answered, result.skipped, unanswered, list(result.errors[:MAX_ERRORS_KEPT]))
+            result = read_examples(path, name, skip_invalid=skip_invalid, check=True, require_answers=True)
+            errors = list(result.errors[:MAX_ERRORS_KEPT])
+            loaded = Loaded(result.examples, result.skipped, result.skipped_kinds, errors)
         examples.extend(loaded.examples)
         sources.append(_stats(path, name, [loaded], len(loaded.examples)))
         if on_file is not None:
@@ -292,6 +318,8 @@ class PrepareResult:
     seconds: float
     template: str = "hammer"
     masking: str = "hammer"
+    composed: int = 0
+    """Multi-call examples composed per epoch (each epoch draws its own)."""
 
 
 @gc_paused()
@@ -303,6 +331,7 @@ def prepare(
     epochs: int = 1,
     mask_ratio: float | None = None,
     add_irrelevance: float = 0.0,
+    compose: float = 0.0,
     seed: int = 0,
     out_format: OutputFormat = "prompt-completion",
     skip_invalid: bool = False,
@@ -312,7 +341,9 @@ def prepare(
     template: str = "hammer",
     masking: str = "hammer",
 ) -> PrepareResult:
-    """Read ``paths``, add irrelevance examples, write ``epochs`` masked views of them to ``out``.
+    """Read ``paths``, add irrelevance examples, write ``epochs`` masked views of them to ``out``,
+    each epoch followed by its ``compose`` x inputs composed multi-call examples
+    (:mod:`hammer_fc.augment.compose`, masked like the others).
 
     ``workers`` processes (default: every core, for large jobs) render ``block`` examples each per
     round; neither changes the output. ``progress(description, total)`` (optional) starts a
@@ -330,13 +361,15 @@ def prepare(
     _check_options(
         epochs=epochs, mask_ratio=mask_ratio, add_irrelevance=add_irrelevance, out_format=out_format
     )
+    compose_count(0, compose)  # rejects a negative share before anything is read
     start = time.perf_counter()
     step = progress or (lambda _description, _total: lambda _n: None)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    check_output(out)  # before reading: a bad -o costs nothing
     options = {"epochs": epochs, "mask_ratio": mask_ratio, "seed": seed, "fmt": out_format}
     fast = template == "hammer" and masking == "hammer"
     # Only a run with nothing to add can take the fast path: only then is opening worth it.
-    opened = [(path, *_open_records(path, fmt)) for path in paths] if add_irrelevance == 0 and fast else []
+    nothing_added = add_irrelevance == 0 and compose == 0
+    opened = [(path, *_open_records(path, fmt)) for path in paths] if nothing_added and fast else []
     if opened and all(records is not None for _, _, records in opened):
         # The common case, xLAM in, nothing to add: the workers read as they write.
         xlam = {"out": out, "block": block, "skip_invalid": skip_invalid, "workers": workers, "step": step}
@@ -345,7 +378,7 @@ def prepare(
         except SplitError:  # a cut that parsing did not confirm: parse the files whole
             opened = [(path, *_open_records(path, fmt, split=False)) for path in paths]
             written, sources = _write_xlam(opened, **xlam, **options)  # type: ignore[arg-type]
-        inputs, added = written.examples, 0
+        inputs, added, composed = written.examples, 0, 0
     else:
         examples, sources = load_examples(
             paths, fmt, skip_invalid=skip_invalid, on_file=step(f"reading {len(paths)} file(s)", len(paths))
@@ -354,8 +387,19 @@ def prepare(
         inputs = len(examples)
         examples = with_irrelevance(examples, add_irrelevance, seed=seed)
         added = len(examples) - inputs
-        on_progress = step(f"writing {epochs} epoch(s)", epochs * len(examples))
-        if fast:
+        composed = compose_count(inputs, compose)
+        on_progress = step(f"writing {epochs} epoch(s)", epochs * (len(examples) + composed))
+        if composed:
+            written = _write_composed(
+                examples,
+                out,
+                count=composed,
+                template=template,
+                masking=masking,
+                on_progress=on_progress,
+                **options,  # type: ignore[arg-type]
+            )
+        elif fast:
             written = write_prepared(
                 examples,
                 out,
@@ -387,6 +431,7 @@ def prepare(
         seconds=time.perf_counter() - start,
         template=template,
         masking=masking,
+        composed=composed,
     )
 
 
@@ -432,9 +477,53 @@ def _write_xlam(
     return written, sources
 
 
+def _write_composed(
+    examples: list[Example],
+    out: Path,
+    *,
+    count: int,
+    epochs: int,
+    mask_ratio: float,
+    seed: int,
+    fmt: OutputFormat,
+    template: str,
+    masking: str,
+    on_progress: Callable[[int], None],
+) -> WriteStats:
+    """Every epoch's views of ``examples`` and its ``count`` composed examples, the plain way
+    (one process: the fast writer's templates assume the same examples in every epoch)."""
+    composer = Composer(examples)
+    stats = WriteStats(examples=len(examples) + count)
+    tmp = out.with_name(f".{out.name}.partial")
+    try:
+        with tmp.open("wb") as handle:
+            for epoch in range(epochs):
+                views = iter_composed_epoch(
+                    examples,
+                    epoch,
+                    count=count,
+                    mask_ratio=mask_ratio,
+                    seed=seed,
+                    masking=masking,
+                    composer=composer,
+                )
+                for example, masked in views:
+                    line = orjson.dumps(record(example, masked, fmt, template)) + b"\n"
+                    handle.write(line)
+                    stats.lines += 1
+                    stats.masked += masked
+                    stats.irrelevant += example.calls == []
+                    stats.bytes += len(line)
+                on_progress(len(examples) + count)
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return stats
+
+
 def _require_examples(n: int) -> None:
     if n == 0:
-        raise HammerError("no usable example in the input (every record was skipped or has no gold answer)")
+        raise HammerError("no usable example in the input (every record was skipped)")
 
 
 def with_irrelevance(examples: list[Example], share: float, *, seed: int = 0) -> list[Example]:
@@ -467,15 +556,16 @@ def summary_rows(result: PrepareResult) -> list[tuple[str, str]]:
     for s in result.sources:
         detail = f"{s.examples:,} examples ({s.format})"
         if s.skipped:
-            detail += f", {s.skipped:,} malformed skipped"
-        if s.unanswered:
-            detail += f", {s.unanswered:,} without a gold answer left out"
+            detail += f", {s.skipped:,} skipped ({describe_kinds(s.skipped_kinds)})"
         rows.append((str(s.path), detail))
+    rows.append(("irrelevance examples added", f"{result.added_irrelevant:,}"))
+    if result.composed:
+        rows.append(("multi-call examples composed", f"{result.composed:,} per epoch, drawn afresh in each"))
+    per_epoch = result.inputs + result.added_irrelevant + result.composed
     rows += [
-        ("irrelevance examples added", f"{result.added_irrelevant:,}"),
         ("template, masking", f"{result.template}, {result.masking}"),
         ("epochs", str(result.epochs)),
-        ("lines written", f"{w.lines:,} = {result.epochs} x {result.inputs + result.added_irrelevant:,}"),
+        ("lines written", f"{w.lines:,} = {result.epochs} x {per_epoch:,}"),
         ("masked", f"{w.masked:,} ({w.masked / max(w.lines, 1):.1%}; ratio asked {result.mask_ratio:g})"),
         ("no-call ([]) lines", f"{w.irrelevant:,} ({w.irrelevant / max(w.lines, 1):.1%})"),
         ("output", f"{result.out} ({w.bytes / 1e6:,.1f} MB)"),

@@ -26,6 +26,7 @@ import random
 import re
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -60,6 +61,7 @@ from hammer_fc.augment.masking import (
     value_spans,
 )
 from hammer_fc.errors import HammerError
+from hammer_fc.outputs import atomic_output
 from hammer_fc.prompts import get_template
 from hammer_fc.prompts.training import (
     PROMPT_HEAD,
@@ -575,9 +577,9 @@ class Loaded:
 
     examples: list[Example]
     skipped: int = 0
-    """Malformed records skipped."""
-    unanswered: int = 0
-    """Records without a gold answer, left out."""
+    """Records skipped (malformed, failing a check, or without a gold answer)."""
+    kinds: Counter[str] = field(default_factory=Counter)
+    """The skipped records by kind of problem."""
     errors: list[HammerError] = field(default_factory=list)
     """The first few errors of the skipped records."""
 
@@ -814,20 +816,10 @@ def write_blocks(
     raise to stop the run)."""
     workers = max(1, min(workers, n_blocks))
     renderer = _Renderer(mask_ratio=mask_ratio, seed=seed, fmt=fmt)
-    tmp = out.with_name(f".{out.name}.partial")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    job = _Job(n_blocks, load, renderer, epochs, workers, fd)
-    try:
-        if workers == 1:
-            stats = _run_alone(job, on_loaded, on_progress)
-        else:
-            stats = _run_parallel(job, on_loaded, on_progress)
-    except BaseException:
-        os.close(fd)
-        tmp.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-    os.replace(tmp, out)
+    with atomic_output(out) as sink:  # the workers pwrite into it; nothing goes through its buffer
+        job = _Job(n_blocks, load, renderer, epochs, workers, sink.fileno())
+        run = _run_alone if workers == 1 else _run_parallel
+        stats = run(job, on_loaded, on_progress)
     stats.lines = epochs * stats.examples
     stats.irrelevant *= epochs
     stats.workers = workers

@@ -90,6 +90,7 @@ def _data(out: Path, seed: int, console: Console) -> dict[str, Any]:
         mask_ratio=0.33,
         add_irrelevance=0.0,  # live_irrelevance already supplies natural no-call examples
         seed=seed,
+        skip_invalid=True,  # live_relevance has no gold answer, 2 live_multiple answers undeclared arguments
     )
     table = Table(title=f"hammer data prepare -> {result.out}", show_header=False)
     for name, value in summary_rows(result):

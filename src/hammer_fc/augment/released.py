@@ -31,7 +31,13 @@ import random
 from dataclasses import replace
 from typing import Any
 
-from hammer_fc.augment.masking import ALPHABET, FUNCTION_NAME_LENGTH, PARAM_NAME_LENGTH, STRING_VALUE_LENGTH
+from hammer_fc.augment.masking import (
+    ALPHABET,
+    FUNCTION_NAME_LENGTH,
+    PARAM_NAME_LENGTH,
+    STRING_VALUE_LENGTH,
+    dedup_tools,
+)
 from hammer_fc.schema import MISSING, Example, Message, Tool, ToolCall
 
 RELEASED_MASK_RATIO = 2 / 3
@@ -40,16 +46,6 @@ RELEASED_MASK_RATIO = 2 / 3
 
 def _name(rng: random.Random, lengths: tuple[int, int]) -> str:
     return "".join(rng.choice(ALPHABET) for _ in range(rng.randint(*lengths)))
-
-
-def _dedup(tools: list[Tool]) -> list[Tool]:
-    seen: set[str] = set()
-    out = []
-    for tool in tools:
-        if tool.name not in seen:
-            seen.add(tool.name)
-            out.append(tool)
-    return out
 
 
 def _copies_back(tools: list[Tool], before: int, rng: random.Random) -> list[Tool]:
@@ -64,7 +60,7 @@ Renamed = tuple[list[Tool], list[ToolCall]]
 
 
 def _rename_functions(tools: list[Tool], calls: list[ToolCall], rng: random.Random) -> Renamed:
-    unique = _dedup(tools)
+    unique = dedup_tools(tools)
     names = {t.name: _name(rng, FUNCTION_NAME_LENGTH) for t in unique}
     renamed = [replace(t, name=names[t.name]) for t in unique]
     calls = [ToolCall(names.get(c.name, c.name), c.arguments) for c in calls]
@@ -72,7 +68,7 @@ def _rename_functions(tools: list[Tool], calls: list[ToolCall], rng: random.Rand
 
 
 def _rename_params(tools: list[Tool], calls: list[ToolCall], rng: random.Random) -> Renamed:
-    unique = _dedup(tools)
+    unique = dedup_tools(tools)
     renamed_tools = []
     maps: dict[str, dict[str, str]] = {}
     for tool in unique:
@@ -116,7 +112,7 @@ def _in_query(message: Message, old: str, new: str) -> Message:
 def _rewrite_defaults(
     tools: list[Tool], calls: list[ToolCall], messages: list[Message], rng: random.Random
 ) -> tuple[list[Tool], list[ToolCall], list[Message]]:
-    tools = _dedup(tools)
+    tools = dedup_tools(tools)
     calls = list(calls)
     out_tools = []
     for tool in tools:

@@ -62,6 +62,7 @@ from hammer_fc.inference.base import (
 )
 from hammer_fc.inference.chat_format import DEFAULT_TEMPLATE, TEMPLATES
 from hammer_fc.models import resolve
+from hammer_fc.outputs import atomic_output, check_output, check_output_dir
 from hammer_fc.schema import Example, ToolCall
 
 PREDICTIONS = "predictions.jsonl"
@@ -205,7 +206,7 @@ def run_eval(
 
 def _claim(out: Path, settings: dict[str, Any]) -> None:
     """Create the run directory, or check that the run in it used the same settings."""
-    out.mkdir(parents=True, exist_ok=True)
+    check_output_dir(out)
     path = out / SETTINGS
     if path.is_file():
         previous = json.loads(path.read_text())
@@ -426,6 +427,7 @@ def score_predictions(
     scored. ``metric="authors"`` adds the authors' F1 (:func:`add_authors_figures`).
     """
     _check_metric(metric)
+    check_output(output)
     benches = {b.name: b for b in load_benches(bench)}
     examples = {(b.name, e.id): e for b in benches.values() for e in b.examples}
     owners: dict[str, list[str]] = {}
@@ -445,7 +447,7 @@ def score_predictions(
         records[key] = (examples[key[:2]], record)
     if not judged:
         raise HammerError("no predictions to score", file=str(path))
-    with Path(output).open("wb") as sink:
+    with atomic_output(output) as sink:
         for (name, case_id, masked), verdict in judged.items():
             line = {"bench": name, "id": case_id, "masked": masked, **verdict.record()}
             sink.write(orjson.dumps(line) + b"\n")

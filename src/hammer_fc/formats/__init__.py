@@ -12,19 +12,23 @@ Face data set (``hf:ORG/NAME[:SPLIT]``, a Parquet/Arrow file, a ``save_to_disk``
 from __future__ import annotations
 
 import gc
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hammer_fc.errors import HammerError
-from hammer_fc.formats.bfcl import iter_bfcl, read_bfcl
+from hammer_fc.errors import MALFORMED, HammerError
+from hammer_fc.formats.bfcl import bfcl_file, iter_bfcl, read_bfcl
+from hammer_fc.formats.bfcl_multi_turn import is_multi_turn_spec, iter_multi_turn
+from hammer_fc.formats.checks import check_example, jsonschema_losses
 from hammer_fc.formats.hf import dataset_format, is_dataset_source, iter_dataset
 from hammer_fc.formats.openai import read_openai, write_openai
 from hammer_fc.formats.paper import read_paper
 from hammer_fc.formats.records import first_record
 from hammer_fc.formats.xlam import read_xlam, write_xlam
+from hammer_fc.outputs import check_output
 from hammer_fc.schema import Example
 
 FORMATS = ("xlam", "openai", "bfcl", "paper", "alpaca")
@@ -66,6 +70,33 @@ class ReadResult:
     errors: list[HammerError] = field(default_factory=list)
     """The first :data:`MAX_ERRORS` errors of the skipped records."""
     format: str = ""
+    skipped_kinds: Counter[str] = field(default_factory=Counter)
+    """Skipped records by kind of problem (``malformed``, ``unknown function`` ...)."""
+
+    def skip(self, error: HammerError) -> None:
+        """Count a skipped record (and keep its error while there are few)."""
+        self.skipped += 1
+        self.skipped_kinds[error.kind or MALFORMED] += 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(error)
+
+
+def describe_kinds(kinds: Counter[str]) -> str:
+    """``3 malformed, 1 unknown function``: skipped records by kind, most frequent first."""
+    return ", ".join(f"{n:,} {kind}" for kind, n in kinds.most_common())
+
+
+CALLS_FIELD: dict[str, Callable[[Example], tuple[str, str]]] = {
+    "xlam": lambda _: ("answers", ""),
+    "paper": lambda _: ("answers", ""),
+    "bfcl": lambda _: ("ground_truth", ""),
+    "openai": lambda example: (
+        f"messages[{len(example.messages)}].tool_calls",
+        ".function",
+    ),  # the final turn
+}
+"""Where each format keeps the gold calls (and a call's name and arguments), for the field of a
+check's error."""
 
 
 def format_of_record(record: Any, *, file: str | None = None) -> str:
@@ -112,7 +143,8 @@ def _items(path: str | Path, fmt: str) -> Iterator[Example | HammerError]:
     if str(path).startswith(BFCL_SPEC_PREFIX):
         if fmt != "bfcl":
             raise HammerError(f"a BFCL spec is read as bfcl, not {fmt}", file=str(path))
-        return iter_bfcl(str(path).removeprefix(BFCL_SPEC_PREFIX))
+        spec = str(path).removeprefix(BFCL_SPEC_PREFIX)
+        return iter_multi_turn(spec) if is_multi_turn_spec(spec) else iter_bfcl(spec)
     if is_dataset_source(path):
         return iter_dataset(path, fmt)
     if fmt not in _READERS:
@@ -120,23 +152,47 @@ def _items(path: str | Path, fmt: str) -> Iterator[Example | HammerError]:
     return _READERS[fmt](Path(path))
 
 
-def read_examples(path: str | Path, fmt: str | None = None, *, skip_invalid: bool = False) -> ReadResult:
+def read_examples(
+    path: str | Path,
+    fmt: str | None = None,
+    *,
+    skip_invalid: bool = False,
+    check: bool | None = None,
+    require_answers: bool = False,
+) -> ReadResult:
     """Read every example of a file (or BFCL spec); ``fmt=None`` detects the format.
 
     A malformed record raises :class:`HammerError` naming the file, the 0-based record index and
-    the field, unless ``skip_invalid``: then it is skipped, counted in ``skipped`` and its error
-    kept in ``errors`` (the first few). Nothing is dropped silently.
+    the field, unless ``skip_invalid``: then it is skipped, counted in ``skipped`` (by kind in
+    ``skipped_kinds``) and its error kept in ``errors`` (the first few). Nothing is dropped
+    silently. ``check`` applies :func:`~hammer_fc.formats.checks.check_example` (answers naming
+    unknown functions or arguments, unknown parameter types; with ``require_answers``, a record
+    without a gold answer). By default it is on for every format but ``paper``: the paper's
+    benchmark files are test sets whose gold is scored (and converted, e.g. into the authors' test
+    prompts) as it is, and six Tool-Alpaca answers call functions their tool list lacks. Training
+    (``prepare``, ``train``) asks for the checks explicitly.
     """
     fmt = fmt or detect_format(path)
+    if check is None:
+        check = fmt != "paper"
     result = ReadResult(format=fmt)
+    spec = str(path).startswith(BFCL_SPEC_PREFIX)
     with gc_paused():
-        for item in _items(path, fmt):
+        for position, item in enumerate(_items(path, fmt)):
+            if check and not isinstance(item, HammerError):
+                try:
+                    field, call_key = CALLS_FIELD[fmt](item)
+                    check_example(item, field, require_answer=require_answers, call_key=call_key)
+                except HammerError as err:
+                    # File readers yield one item per record, in order; a BFCL spec spans files.
+                    if spec:
+                        item = err.located(file=str(bfcl_file(item.meta["category"])), record=item.id)
+                    else:
+                        item = err.located(file=str(path), record=position)
             if isinstance(item, HammerError):
                 if not skip_invalid:
                     raise item
-                result.skipped += 1
-                if len(result.errors) < MAX_ERRORS:
-                    result.errors.append(item)
+                result.skip(item)
             else:
                 result.examples.append(item)
     return result
@@ -173,6 +229,18 @@ def write_examples(
     return _write_alpaca(examples, Path(path), template)
 
 
+@dataclass
+class Converted:
+    """What ``hammer data convert`` did: what it read, how many examples it wrote, and what the
+    output format could not hold."""
+
+    read: ReadResult
+    written: int
+    lost: Counter[str] = field(default_factory=Counter)
+    """Parameter types written with less than they said -> how many parameters, keyed
+    ``'<type>': JSON Schema cannot say <the parts>`` (no ``Callable``, no non-string keys ...)."""
+
+
 def convert_file(
     src: str | Path,
     dst: str | Path,
@@ -181,11 +249,13 @@ def convert_file(
     from_fmt: str | None = None,
     skip_invalid: bool = False,
     template: str | None = None,
-) -> tuple[ReadResult, int]:
+) -> Converted:
     """``hammer data convert``: read ``src`` (format detected unless given), write ``dst``.
 
-    Returns what was read and how many examples were written. The output format (and the
-    template) are checked before anything is read, so a typo costs nothing."""
+    The output format, template and path are checked before anything is read, so a typo costs
+    nothing. Records that fail a check (:mod:`hammer_fc.formats.checks`; for alpaca, a training
+    format, a gold answer is needed) are errors or, with ``skip_invalid``, skipped and counted.
+    Writing OpenAI's JSON Schema, a Python type it cannot hold whole is counted in ``lost``."""
     if to_fmt not in _WRITERS:
         raise HammerError(
             f"cannot write format {to_fmt!r} (writable: {', '.join(WRITE_FORMATS)})", field="--to"
@@ -200,16 +270,25 @@ def convert_file(
         raise HammerError(
             f"cannot read format {from_fmt!r} (readable: {', '.join(READ_FORMATS)})", field="--from"
         )
-    result = read_examples(src, from_fmt, skip_invalid=skip_invalid)
-    return result, write_examples(result.examples, dst, to_fmt, template=template)
+    check_output(dst)
+    result = read_examples(src, from_fmt, skip_invalid=skip_invalid, require_answers=to_fmt == "alpaca")
+    converted = Converted(result, write_examples(result.examples, dst, to_fmt, template=template))
+    if to_fmt == "openai":
+        for example in result.examples:
+            for tool in example.tools:
+                for _, text, lost in jsonschema_losses(tool):
+                    converted.lost[f"{text!r}: JSON Schema cannot say {', '.join(lost)}"] += 1
+    return converted
 
 
 __all__ = [
     "FORMATS",
     "READ_FORMATS",
     "WRITE_FORMATS",
+    "Converted",
     "ReadResult",
     "convert_file",
+    "describe_kinds",
     "detect_format",
     "format_of_record",
     "is_dataset_source",

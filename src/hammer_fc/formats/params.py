@@ -22,7 +22,15 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from hammer_fc.errors import HammerError
-from hammer_fc.formats.pytype import PyType, format_node, is_pythonic, parse_pytype, python_spelling, resolve
+from hammer_fc.formats.pytype import (
+    PyType,
+    format_node,
+    is_pythonic,
+    json_schema,
+    parse_pytype,
+    python_spelling,
+    resolve,
+)
 from hammer_fc.schema import MISSING, Param, Tool
 
 Dialect = Literal["jsonschema", "bfcl"]
@@ -166,24 +174,13 @@ def param_from_spec(name: str, spec: Any, *, required: bool = False, path: str =
     )
 
 
-def _derived_items(param: Param) -> Param | None:
-    """``items`` implied by a Python-ish source type (``List[int]``), for JSON-Schema writers."""
-    if param.items is not None or param.type != "array" or param.source_type is None:
-        return None
-    if param.source_type in _JSON_TYPES:
-        return None
-    item = resolve(_pytype(param.source_type).node).item
-    if item is None:
-        return None
-    resolved = resolve(item)
-    return Param(name="items", type=resolved.type, nullable=resolved.nullable, source_type=format_node(item))
-
-
 def param_to_spec(param: Param, dialect: Dialect) -> dict[str, Any]:
     """Write one property spec; keys follow the source order when we have it."""
     out: dict[str, Any] = {}
     if param.source_type is not None and (dialect == "bfcl" or param.source_type in _JSON_TYPES):
         out["type"] = param.source_type
+    elif param.source_type is not None and dialect == "jsonschema":
+        out.update(json_schema(_pytype(param.source_type).node)[0])  # List[Dict[str, int]], whole
     elif param.type != "any" or (dialect == "bfcl" and (not param.key_order or "type" in param.key_order)):
         # BFCL spells "any" out, except for a spec whose source had no type (xLAM's description-only
         # parameters): the Hammer prompt shows a tool as its source wrote it.
@@ -195,9 +192,8 @@ def param_to_spec(param: Param, dialect: Dialect) -> dict[str, Any]:
         out["enum"] = param.enum
     if param.has_default:
         out["default"] = param.default
-    items = param.items if param.items is not None or dialect == "bfcl" else _derived_items(param)
-    if items is not None:
-        out["items"] = param_to_spec(items, dialect)
+    if param.items is not None:
+        out["items"] = param_to_spec(param.items, dialect)
     if param.properties or "properties" in param.key_order:
         out["properties"] = {p.name: param_to_spec(p, dialect) for p in param.properties}
         required = [p.name for p in param.properties if p.required]

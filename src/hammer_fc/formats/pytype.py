@@ -3,17 +3,19 @@
 ``str``, ``List[int]``, ``Dict[str, Any]``, ``str, optional``, ``Optional[int]``, ``int | None``,
 ``Union[int, float]``, ``Tuple[float, float]``, ``Callable[[float], float]``, ``Literal['a', 'b']``:
 a small grammar, parsed here into a tree so that a reader can map it to a canonical JSON type (and
-item type) while the original string is kept verbatim for writing back. Unknown identifiers
-(``datetime``, ``np.ndarray``) are ``any`` when ``strict`` is off: the real data has them and a
-type we cannot map is no reason to drop a training record.
+item type) while the original string is kept verbatim for writing back. An identifier we cannot
+map (``foo``) reads as ``any`` when ``strict`` is off, so reading (evaluation) never fails on it;
+the commands that write data report it (:func:`unknown_names`, :mod:`hammer_fc.formats.checks`):
+an error, or a record skipped and counted.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
-from hammer_fc.errors import HammerError
+from hammer_fc.errors import UNKNOWN_TYPE, HammerError
 
 # Lower-cased identifier -> canonical JSON type. Container names are handled with their args.
 _NAMES: dict[str, str] = {
@@ -25,6 +27,7 @@ _NAMES: dict[str, str] = {
         ("list", "array", "tuple", "set", "frozenset", "sequence", "iterable", "arraylist", "queue", "stack"),
         "array",
     ),
+    "ndarray": "array",  # np.ndarray
     **dict.fromkeys(("dict", "object", "mapping", "map", "hashmap", "hashtable", "typeddict"), "object"),
     **dict.fromkeys(("none", "nonetype", "null"), "null"),
     **dict.fromkeys(("any", "callable", "function", "literal", "optional", "union", ""), "any"),
@@ -152,7 +155,7 @@ def parse_pytype(text: str, *, strict: bool = False, field: str = "type") -> PyT
             raise ValueError(f"unexpected {token[1]!r}")
     except ValueError as err:
         if strict:
-            raise HammerError(f"cannot parse type {text!r}: {err}", field=field) from None
+            raise HammerError(f"cannot parse type {text!r}: {err}", field=field, kind=UNKNOWN_TYPE) from None
         opaque = TypeNode(text.strip(), kind="opaque")
         return PyType(node=opaque, optional="optional" in text.lower(), head=text.strip())
     remark = suffix.strip().lower()
@@ -207,7 +210,7 @@ def resolve(node: TypeNode, *, strict: bool = False, field: str = "type") -> Res
     canonical = _NAMES.get(key)
     if canonical is None:
         if strict:
-            raise HammerError(f"unknown parameter type {node.text!r}", field=field)
+            raise HammerError(f"unknown parameter type {node.text!r}", field=field, kind=UNKNOWN_TYPE)
         return Resolved("any")
     if canonical == "array":
         return Resolved("array", item=_element_type(node, strict=strict, field=field))
@@ -223,6 +226,115 @@ def _element_type(node: TypeNode, *, strict: bool, field: str) -> TypeNode | Non
     if len(args) > 1 and len({resolve(a, strict=strict, field=field) for a in args}) == 1:
         return args[0]  # homogeneous Tuple[float, float]
     return None
+
+
+def unknown_names(node: TypeNode) -> list[str]:
+    """The parts of a parsed type that map to no JSON type, outermost first: identifiers such as
+    ``foo`` (in ``List[foo]`` too), or the whole string when it is outside the grammar. Reading
+    is lenient (they are ``any``); the checks of :mod:`hammer_fc.formats.checks` report them."""
+    if node.kind == "opaque":
+        return [node.text]
+    unknown = [node.text] if node.kind == "name" and node.key not in _NAMES else []
+    for arg in node.args:
+        unknown += unknown_names(arg)
+    return unknown
+
+
+_JSON_NAMES = {"string", "integer", "number", "boolean", "null"}
+_NO_JSON_FORM = {"callable", "function"}
+"""Python types JSON Schema has no way to say: written as no type, and reported as lost."""
+
+
+def json_schema(node: TypeNode) -> tuple[dict[str, Any], list[str]]:
+    """The JSON Schema of a parsed type, as deep as JSON Schema goes (``List[Dict[str, int]]``:
+    an array of objects whose values are integers), and what it could not say: identifiers we
+    cannot map, ``Callable``, non-string ``Dict`` keys, strings outside the grammar.
+
+    ``Optional``/``Union`` become a ``type`` list (or ``anyOf`` when a member is more than a
+    type name), ``Literal`` an ``enum``, a fixed ``Tuple`` ``prefixItems`` (``items`` when its
+    elements share one type) with its length."""
+    lost: list[str] = []
+    return _schema(node, lost), lost
+
+
+def _schema(node: TypeNode, lost: list[str]) -> dict[str, Any]:
+    if node.kind == "opaque" or node.kind != "name":
+        lost.append(node.text)
+        return {}
+    key, args = node.key, node.args
+    if key == "optional" and len(args) == 1:
+        return _union([_schema(args[0], lost), {"type": "null"}])
+    if key == "union" and args:
+        return _union([_schema(a, lost) for a in args])
+    if key == "literal" and args:
+        values = [_literal(a) for a in args]
+        kinds = {resolve(a).type for a in args}
+        return ({"type": kinds.pop()} if len(kinds) == 1 else {}) | {"enum": values}
+    canonical = _NAMES.get(key)
+    if canonical is None or key in _NO_JSON_FORM:
+        lost.append(format_node(node))
+        return {}
+    if canonical in _JSON_NAMES:
+        return {"type": canonical}
+    if canonical == "array":
+        return _array(node, lost)
+    if canonical == "object":
+        out: dict[str, Any] = {"type": "object"}
+        if len(args) == 2:
+            if resolve(args[0]).type not in ("string", "any"):
+                lost.append(f"{format_node(args[0])} keys")  # JSON object keys are strings
+            values = _schema(args[1], lost)
+            if values:
+                out["additionalProperties"] = values
+        return out
+    return {}  # any
+
+
+def _array(node: TypeNode, lost: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "array"}
+    args = node.args
+    if node.key == "tuple" and len(args) == 2 and args[1].kind == "ellipsis":
+        args = args[:1]
+    elif node.key == "tuple" and args:
+        members = [_schema(a, lost) for a in args]
+        if all(m == members[0] for m in members):
+            out["items"] = members[0]
+        else:
+            out["prefixItems"] = members
+        return out | {"minItems": len(args), "maxItems": len(args)}
+    if len(args) == 1:
+        out["items"] = _schema(args[0], lost)  # {} for List[Any], as an items spec of type any writes
+    return out
+
+
+def _union(members: list[dict[str, Any]]) -> dict[str, Any]:
+    """One schema accepting any of ``members``: a ``type`` list where each member is one type
+    with keywords of its own (``items`` only constrain arrays), ``anyOf`` otherwise. An int is a
+    number (``Union[int, float]`` is ``number``)."""
+    if any(not m for m in members):
+        return {}  # a member admits anything
+    unique = [m for i, m in enumerate(members) if m not in members[:i]]
+    types = [m.get("type") for m in unique]
+    if "number" in types and {"type": "integer"} in unique:
+        unique.remove({"type": "integer"})
+        types.remove("integer")
+    keys = [k for m in unique for k in m if k != "type"]
+    one_type_each = all(isinstance(t, str) for t in types) and len(set(types)) == len(types)
+    if one_type_each and len(set(keys)) == len(keys) and "enum" not in keys:
+        merged: dict[str, Any] = {"type": types[0] if len(types) == 1 else types}
+        for m in unique:
+            merged.update((k, v) for k, v in m.items() if k != "type")
+        return merged
+    return {"anyOf": unique}
+
+
+def _literal(node: TypeNode) -> Any:
+    if node.kind != "literal":
+        return node.text
+    text = node.text
+    if text[:1] in "'\"":
+        return text[1:-1]
+    return float(text) if "." in text else int(text)
 
 
 def format_node(node: TypeNode) -> str:

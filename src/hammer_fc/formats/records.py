@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from hammer_fc.errors import HammerError
+from hammer_fc.outputs import atomic_output
 from hammer_fc.schema import Example, Message, ToolCall
 
 Reader = Callable[[Path], Iterator["Example | HammerError"]]
@@ -392,24 +393,18 @@ def query_messages(query: Any, field: str = "query") -> list[Message]:
 
 def write_records(records: Iterable[dict[str, Any]], path: Path, *, jsonl: bool) -> int:
     """Write records as JSON Lines or as a JSON list with one record per line (UTF-8, not
-    escaped); returns the count. Written to a temporary file first, so an error half-way (an
-    example a format cannot hold) leaves no truncated output behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
+    escaped); returns the count. Written through :func:`~hammer_fc.outputs.atomic_output`, so an
+    error half-way (an example a format cannot hold) leaves no truncated output behind."""
     count = 0
-    try:
-        with partial.open("wb") as out:
-            out.write(b"" if jsonl else b"[")
-            for record in records:
-                if not jsonl:
-                    out.write(b"\n" if count == 0 else b",\n")
-                out.write(_dumps(record))
-                out.write(b"\n" if jsonl else b"")
-                count += 1
-            out.write(b"" if jsonl else b"\n]\n" if count else b"]\n")
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
+    with atomic_output(path) as out:
+        out.write(b"" if jsonl else b"[")
+        for record in records:
+            if not jsonl:
+                out.write(b"\n" if count == 0 else b",\n")
+            out.write(_dumps(record))
+            out.write(b"\n" if jsonl else b"")
+            count += 1
+        out.write(b"" if jsonl else b"\n]\n" if count else b"]\n")
     return count
 
 

@@ -53,12 +53,17 @@ class TrainConfig:
     """The prompt template trained on (``authors-sft``: the authors' rows, in LLaMA-Factory's ``qwen``)."""
     add_irrelevance: float = 0.0
     """Share of extra ``[]`` examples built from the inputs (the paper: ~0.1 on xLAM)."""
+    compose: float = 0.0
+    """Multi-call examples composed afresh every epoch from single-call ones, as a share of the
+    examples (:mod:`hammer_fc.augment.compose`); masked like the others."""
     no_call_share: float | None = None
     """Keep at most this share of no-call (``[]``) examples, dropping a seeded random rest: BFCL's
     live set is over half ``live_irrelevance`` once long examples are cut, and the paper found
     ~10% no-call data the best trade-off. ``None`` keeps them all."""
     cutoff: int = 2048
-    """Longest sequence (prompt + answer tokens); longer examples are counted and skipped."""
+    """Longest sequence (prompt + answer tokens). A longer example keeps its gold tools and the
+    distractors that fit (:mod:`hammer_fc.augment.shorten`); one whose gold tools alone do not
+    fit is counted and skipped."""
     token_budget: int | None = None
     """Train on a seeded random subset whose tokens over all epochs fit this budget."""
     learning_rate: float = 5e-5
@@ -115,6 +120,7 @@ def validate(config: TrainConfig, source: str = "recipe") -> None:
         (config.masking in MASKINGS, "masking", f"must be one of {', '.join(MASKINGS)}"),
         (config.template in TEMPLATES, "template", f"must be one of {', '.join(TEMPLATES)}"),
         (config.add_irrelevance >= 0, "add_irrelevance", "must be >= 0"),
+        (config.compose >= 0, "compose", "must be >= 0"),
         (config.no_call_share is None or 0 <= config.no_call_share < 1, "no_call_share", "must be in [0, 1)"),
         (config.epochs >= 1, "epochs", "must be >= 1"),
         (config.cutoff >= 16, "cutoff", "must be >= 16"),

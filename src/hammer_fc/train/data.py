@@ -5,14 +5,17 @@ template around the Hammer prompt (exactly what inference sends: :class:`Encoder
 the completion and the end-of-turn token, tokenized as two pieces so that the prompt/answer
 boundary is exact and the prompt tokens can be labelled ``-100``.
 
-Nothing is dropped silently: every example that is left out is counted in :class:`DataStats` by
-reason (no gold answer, over the cut-off, outside the token budget), and the stats are written
-next to the trained model.
+An example over the cut-off is shortened rather than dropped: it keeps its gold tools and the
+distractors that fit (:func:`hammer_fc.augment.shorten.shorten`). Nothing is dropped silently:
+every example that is left out is counted in :class:`DataStats` by reason (no gold answer, over
+the cut-off even with its gold tools alone, outside the token budget), and the stats are
+written next to the trained model.
 """
 
 from __future__ import annotations
 
 import random
+import statistics
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,7 +23,9 @@ from typing import Any
 
 import orjson
 
+from hammer_fc.augment.compose import compose_count
 from hammer_fc.augment.irrelevance import add_irrelevance, tool_pool
+from hammer_fc.augment.shorten import SHORTENED_FROM, shorten
 from hammer_fc.errors import HammerError
 from hammer_fc.formats import read_examples
 from hammer_fc.inference.chat_format import ChatFormat, wrap_prompt
@@ -79,10 +84,19 @@ class DataStats:
     """Per source: examples read, records skipped as invalid."""
     no_gold_answer: int = 0
     irrelevance_added: int = 0
+    shortened: int = 0
+    """Examples over the cut-off that fit once shortened to their gold tools and a few others."""
+    shortened_tools: dict[int, int] = field(default_factory=dict)
+    """Shortened examples by the number of tools they kept."""
+    shortened_from_tools: dict[int, int] = field(default_factory=dict)
+    """Shortened examples by the number of tools they had."""
     over_cutoff: int = 0
+    """Examples over the cut-off even with their gold tools alone: skipped."""
     longest_skipped: int = 0
     over_no_call_share: int = 0
     outside_token_budget: int = 0
+    composed_per_epoch: int = 0
+    """Multi-call examples composed afresh in every epoch (not in the token counts below)."""
     examples: int = 0
     no_call_examples: int = 0
     categories: dict[str, int] = field(default_factory=dict)
@@ -96,6 +110,34 @@ class DataStats:
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "tokens_per_epoch": self.tokens_per_epoch}
+
+    def shortened_summary(self) -> str:
+        """The shortened examples' tool counts before and after, for the model card."""
+        if not self.shortened:
+            return "none shortened"
+
+        def spread(histogram: dict[int, int]) -> str:
+            values = sorted(k for k, n in histogram.items() for _ in range(n))
+            return f"min {values[0]}, median {statistics.median(values):g}, max {values[-1]}"
+
+        return (
+            f"{self.shortened} shortened to fit: tools kept {spread(self.shortened_tools)} "
+            f"(they had {spread(self.shortened_from_tools)})"
+        )
+
+
+def _shortened(
+    item: Example, encode: Encoder, template: str, cutoff: int, seed: int, index: int, stats: DataStats
+) -> Example | None:
+    """``item`` (over ``cutoff``) shortened to fit, counted in ``stats``; ``None`` if it cannot be."""
+    rng = random.Random(f"{seed}:shorten:{index}")
+    short = shorten(item, lambda e: len(encode(*render(e, template))[0]), cutoff, rng)
+    if short is not None:
+        stats.shortened += 1
+        kept, had = len(short.tools), short.meta[SHORTENED_FROM]
+        stats.shortened_tools[kept] = stats.shortened_tools.get(kept, 0) + 1
+        stats.shortened_from_tools[had] = stats.shortened_from_tools.get(had, 0) + 1
+    return short
 
 
 def _read_prepared(path: Path) -> list[Prepared] | None:
@@ -134,7 +176,7 @@ def read_sources(sources: list[str], stats: DataStats) -> list[Item]:
             continue
         if not source.startswith(("bfcl:", "hf:")) and not Path(source).exists():
             raise HammerError("no such data file", file=source, field="data")
-        result = read_examples(source, skip_invalid=True)
+        result = read_examples(source, skip_invalid=True, check=True)
         items.extend(result.examples)
         stats.sources[source] = {"read": len(result.examples), "skipped_invalid": result.skipped}
     return items
@@ -173,13 +215,16 @@ def load_training_data(
     epochs: int,
     seed: int,
     template: str = "hammer",
+    compose: float = 0.0,
 ) -> tuple[list[Item], list[int], DataStats]:
     """The examples a run trains on, their plain views' token lengths, and the stats of how they
     were chosen.
 
     Examples without a gold answer (BFCL ``live_relevance``: any call is right) cannot be trained
-    on; examples over ``cutoff`` tokens are skipped; with a ``token_budget`` a seeded random
-    subset is kept whose tokens over all ``epochs`` fit it.
+    on; examples over ``cutoff`` tokens are shortened (gold tools and the distractors that fit),
+    and skipped only when that is not enough; with a ``token_budget`` a seeded random subset is
+    kept whose tokens over all ``epochs`` fit it. ``stats.composed_per_epoch`` is what a
+    ``compose`` share of the kept examples asks for (the dataset composes them).
     """
     stats = DataStats()
     items = read_sources(sources, stats)
@@ -194,8 +239,13 @@ def load_training_data(
         examples = grown
     kept: list[tuple[Item, int, int]] = []
     encode = Encoder(tokenizer, template)
-    for item in [*examples, *prepared]:
+    for index, item in enumerate([*examples, *prepared]):
         ids, labels = encode(*render(item, template))
+        if len(ids) > cutoff and isinstance(item, Example):
+            short = _shortened(item, encode, template, cutoff, seed, index, stats)
+            if short is not None:
+                item = short
+                ids, labels = encode(*render(item, template))
         if len(ids) > cutoff:
             stats.over_cutoff += 1
             stats.longest_skipped = max(stats.longest_skipped, len(ids))
@@ -219,10 +269,12 @@ def load_training_data(
         raise HammerError(
             f"no usable training example in {', '.join(sources)} "
             f"({stats.no_gold_answer} without a gold answer, {stats.over_cutoff} over the cut-off of "
-            f"{cutoff} tokens, {stats.over_no_call_share} over the no-call share, "
+            f"{cutoff} tokens even with their gold tools alone, "
+            f"{stats.over_no_call_share} over the no-call share, "
             f"{stats.outside_token_budget} outside the token budget)",
             field="data",
         )
+    stats.composed_per_epoch = compose_count(sum(isinstance(item, Example) for item, _, _ in kept), compose)
     stats.examples = len(kept)
     stats.no_call_examples = sum(1 for item, _, _ in kept if _is_no_call(item))
     stats.categories = dict(Counter(_category(item) for item, _, _ in kept))

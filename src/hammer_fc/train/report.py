@@ -91,10 +91,14 @@ epoch(s), cut-off {config.cutoff} tokens, loss on the answer tokens only.
 
 Trained on {stats.examples} examples ({stats.no_call_examples} with the answer `[]`;
 {stats.irrelevance_added} irrelevance examples added); left out: {stats.no_gold_answer} without a gold
-answer, {stats.over_cutoff} over the cut-off (longest {stats.longest_skipped} tokens),
-{stats.over_no_call_share} no-call examples over the recipe's no-call share,
-{stats.outside_token_budget} outside the token budget. One epoch's plain views: {stats.tokens_per_epoch}
-tokens ({stats.answer_tokens} answer tokens).
+answer, {stats.over_cutoff} over the cut-off even with their gold tools alone (longest
+{stats.longest_skipped} tokens), {stats.over_no_call_share} no-call examples over the recipe's no-call
+share, {stats.outside_token_budget} outside the token budget. One epoch's plain views:
+{stats.tokens_per_epoch} tokens ({stats.answer_tokens} answer tokens).
+
+Examples over the cut-off keep their gold tools and the distractors that fit:
+{stats.shortened_summary()}. Multi-call examples composed from single-call ones, drawn afresh each
+epoch: {stats.composed_per_epoch} per epoch (not in the token counts above).
 
 ## Result
 

@@ -136,7 +136,7 @@ def make_trainer(
     ``warmup_ratio`` of the steps, and checkpoints published whole (:mod:`.checkpoints`)."""
     from transformers import DataCollatorForSeq2Seq, DataCollatorWithFlattening, PrinterCallback, Trainer
 
-    n = len(dataset.items)
+    n = len(dataset)
     if batching == "packed":
         collator = DataCollatorWithFlattening(return_position_ids=True, separator_id=-100)
         args.include_num_input_tokens_seen = "all"
@@ -230,6 +230,7 @@ def run_training(job: TrainJob) -> TrainResult:
         epochs=config.epochs,
         seed=config.seed,
         template=config.template,
+        compose=config.compose,
     )
     from transformers import set_seed
 
@@ -262,6 +263,8 @@ def run_training(job: TrainJob) -> TrainResult:
         cutoff=config.cutoff,
         masking=config.masking,
         template=config.template,
+        composed=stats.composed_per_epoch,
+        lengths=lengths,
     )
     progress = RichProgress(notes=notes)
     trainer = make_trainer(
@@ -271,7 +274,7 @@ def run_training(job: TrainJob) -> TrainResult:
         args,
         [progress],
         batching=config.batching,
-        lengths=lengths,
+        lengths=dataset.lengths(),
         warmup_ratio=config.warmup_ratio,
     )
     started = time.perf_counter()
@@ -292,6 +295,7 @@ def run_training(job: TrainJob) -> TrainResult:
         "dtype_reason": precision.reason,
         "masked_views": dataset.masked,
         "masked_views_over_cutoff_replaced": dataset.fell_back,
+        "composed_views_over_cutoff_replaced": dataset.composed_over_cutoff,
         "device": str(args.device) + (f" x{args.world_size}" if args.world_size > 1 else ""),
         "trainable_params": trainable,
         "total_params": total,
