@@ -1,24 +1,31 @@
 """Training throughput: ``hammer train``'s trainer against a plain ``transformers.Trainer`` + peft.
 
 Same model, same LoRA, same examples (one epoch's masked views), same batch size and steps, in
-one process. The baseline is what a straightforward script does: random order, batches padded
-to their longest example (``DataCollatorForSeq2Seq``), the model's own loss (logits for every
-position). Ours: padding-free flattened batches (block-diagonal attention from position ids) and
-the output head only on answer positions. Both count real (non-padding) tokens.
+one process. The baselines are what a straightforward script does: batches padded to their
+longest example (``DataCollatorForSeq2Seq``), the model's own loss (logits for every position),
+in random order, and with the stock length grouping (``group_by_length`` / transformers 5's
+``train_sampling_strategy="group_by_length"``), so that what our own work adds shows on its own.
+Ours: length-grouped batches (:class:`EpochSampler`) with the output head only on answer
+positions (``--packed`` adds flattened batches). All count real (non-padding) tokens.
 
-Also prints the share of this machine's fp32 matmul peak each reaches, with the usual estimate
-6 x parameters x tokens/s FLOP/s (an upper bound of the work done: LoRA on the top layers skips
-most weight gradients, so the true share is lower).
+Every trainer runs in fp32 and, where the CPU does bf16 natively, under bf16 autocast over fp32
+weights (what ``dtype: auto`` picks there), side by side. Also printed: the machine, the library
+versions, and the share of this machine's fp32 matmul peak each fp32 run reaches, with the usual
+estimate 6 x parameters x tokens/s FLOP/s (an upper bound of the work done: LoRA on the top
+layers skips most weight gradients, so the true share is lower).
 
-    .venv/bin/python benchmarks/train_throughput.py               # SmolLM2-135M, BFCL live, 4 steps
-    .venv/bin/python benchmarks/train_throughput.py --steps 8 --batch-size 4
+    .venv/bin/python benchmarks/train_throughput.py               # SmolLM2-135M, BFCL live, 3 steps
+    .venv/bin/python benchmarks/train_throughput.py --steps 8 --batch-size 4 --dtypes fp32
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
+import os
 import random
+import sys
 import tempfile
 import time
 from dataclasses import replace
@@ -33,6 +40,7 @@ from hammer_fc.train.config import load_recipe
 from hammer_fc.train.data import load_training_data
 from hammer_fc.train.dataset import MaskedEpochDataset
 from hammer_fc.train.model import parameter_counts, prepare_model
+from hammer_fc.train.precision import CPU_BF16_FLAGS, Precision, cpu_flags, cpu_model
 from hammer_fc.train.trainer import make_trainer, training_arguments
 
 
@@ -72,8 +80,23 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=2, help="Interleaved runs of each; the best counts.")
     parser.add_argument("--packed", action="store_true", help="Also time packed (flattened) batches.")
+    native = sorted(set(CPU_BF16_FLAGS) & cpu_flags())
+    parser.add_argument(
+        "--dtypes",
+        default="fp32,bf16" if native else "fp32",
+        help="Comma-separated: fp32, bf16 (default: both where the CPU has native bf16).",
+    )
     args = parser.parse_args()
-    console = Console()
+    dtypes = [d.strip() for d in args.dtypes.split(",") if d.strip()]
+    console = Console(width=None if sys.stdout.isatty() else 160)  # a log file gets the whole table
+    import peft
+    import transformers
+
+    console.print(
+        f"machine: {cpu_model()}, {os.cpu_count()} logical cores, native bf16: "
+        f"{', '.join(native) or 'none'}; torch {torch.__version__}, transformers {transformers.__version__}, "
+        f"peft {peft.__version__}"
+    )
 
     n = args.steps * args.batch_size
     config = replace(
@@ -102,9 +125,15 @@ def main() -> None:
 
     from transformers import DataCollatorForSeq2Seq, Trainer
 
-    def baseline():
-        plain_args = training_arguments(config, Path(tmp) / "baseline")
+    def baseline(dtype: str, grouped: bool):
+        plain_args = training_arguments(config, Path(tmp) / "baseline", Precision(dtype, "benchmark"))
         plain_args.include_num_input_tokens_seen = "non_padding"
+        if grouped:  # the stock flag, under its name in the installed transformers
+            names = {f.name for f in dataclasses.fields(plain_args)}
+            if "group_by_length" in names:
+                plain_args.group_by_length = True
+            else:
+                plain_args.train_sampling_strategy = "group_by_length"
         return Trainer(
             model=prepare_model(copy.deepcopy(base), config, args.model),
             args=plain_args,
@@ -112,60 +141,72 @@ def main() -> None:
             data_collator=DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100),
         )
 
-    def ours(batching: str):
+    def ours(dtype: str, batching: str):
         return make_trainer(
             prepare_model(copy.deepcopy(base), config, args.model),
             tokenizer,
             dataset,
-            training_arguments(config, Path(tmp) / batching),
+            training_arguments(config, Path(tmp) / batching, Precision(dtype, "benchmark")),
             [],
             batching=batching,
             lengths=lengths,
         )
 
     runs = {
-        "transformers.Trainer + peft, padded": baseline,
-        "hammer train, grouped, head on answers": lambda: ours("grouped"),
+        "Trainer+peft, padded": lambda dtype: baseline(dtype, grouped=False),
+        "Trainer+peft, padded, group_by_length": lambda dtype: baseline(dtype, grouped=True),
+        "hammer: grouped, head on answers": lambda dtype: ours(dtype, "grouped"),
     }
     if args.packed:
-        runs["hammer train, packed, head on answers"] = lambda: ours("packed")
-    results: dict[str, tuple[float, float, int]] = {}
+        runs["hammer: packed, head on answers"] = lambda dtype: ours(dtype, "packed")
+    results: dict[tuple[str, str], tuple[float, float, int]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for repeat in range(args.repeats):  # interleaved, best of: the machine may be shared
-            for name, build in runs.items():
-                console.print(f"run {repeat + 1}/{args.repeats}: {name}")
-                result = timed_train(build())
-                if name not in results or result[1] < results[name][1]:
-                    results[name] = result
+            for dtype in dtypes:
+                for name, build in runs.items():
+                    console.print(f"run {repeat + 1}/{args.repeats}: {name}, {dtype}")
+                    result = timed_train(build(dtype))
+                    if (name, dtype) not in results or result[1] < results[name, dtype][1]:
+                        results[name, dtype] = result
         _, total_params = parameter_counts(base)
 
     peak = matmul_peak()
-    table = Table(title=f"training throughput ({args.model}, fp32 matmul peak {peak / 1e9:.1f} GFLOP/s)")
-    columns = (
-        "trainer",
-        "wall s",
-        "CPU s",
-        "tokens",
-        "tok/s wall",
-        "tok/s CPU",
-        "speedup (CPU)",
-        "share of peak",
-    )
-    for column in columns:
-        table.add_column(column, justify="left" if column == "trainer" else "right")
-    base_rate = None
     threads = torch.get_num_threads()
-    for name, (wall, cpu, tokens) in results.items():
-        rate = tokens / cpu * threads  # tokens per second of the process's cores
-        base_rate = base_rate or rate
-        table.add_row(
-            name, f"{wall:.1f}", f"{cpu:.1f}", str(tokens), f"{tokens / wall:.1f}", f"{rate:.1f}",
-            f"{rate / base_rate:.2f}x", f"{6 * total_params * rate / peak:.1%}",
-        )  # fmt: skip
+    table = Table(
+        title=f"training throughput ({args.model}, {threads} threads, best of {args.repeats}, "
+        f"fp32 matmul peak {peak / 1e9:.1f} GFLOP/s)"
+    )
+    table.add_column("trainer")
+    for dtype in dtypes:
+        table.add_column(f"{dtype} tok/s wall", justify="right")
+        table.add_column(f"{dtype} tok/s CPU", justify="right")
+        table.add_column(f"{dtype} vs padded", justify="right")
+    if "bf16" in dtypes and "fp32" in dtypes:
+        table.add_column("bf16 / fp32 (CPU)", justify="right")
+    if "fp32" in dtypes:
+        table.add_column("fp32 share of peak", justify="right")
+
+    def cpu_rate(name: str, dtype: str) -> float:
+        _, cpu, tokens = results[name, dtype]
+        return tokens / cpu * threads  # tokens per second of the process's cores
+
+    first = next(iter(runs))
+    for name in runs:
+        row = [name]
+        for dtype in dtypes:
+            wall, _, tokens = results[name, dtype]
+            rate = cpu_rate(name, dtype)
+            row += [f"{tokens / wall:.1f}", f"{rate:.1f}", f"{rate / cpu_rate(first, dtype):.2f}x"]
+        if "bf16" in dtypes and "fp32" in dtypes:
+            row.append(f"{cpu_rate(name, 'bf16') / cpu_rate(name, 'fp32'):.2f}x")
+        if "fp32" in dtypes:
+            row.append(f"{6 * total_params * cpu_rate(name, 'fp32') / peak:.1%}")
+        table.add_row(*row)
     console.print(table)
     console.print(
         "tok/s CPU = tokens / (process CPU seconds / threads): the rate with the cores to itself; "
-        "share of peak = 6 x params x tok/s CPU / matmul peak."
+        "vs padded = against the first row in the same dtype; bf16 = autocast over fp32 weights; "
+        "share of peak = 6 x params x tok/s CPU / fp32 matmul peak."
     )
 
 

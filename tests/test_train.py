@@ -3,9 +3,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import random
 import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,10 +23,24 @@ from hammer_fc.formats import write_examples
 from hammer_fc.formats.bfcl import load_bfcl
 from hammer_fc.models import load_tokenizer, resolve
 from hammer_fc.schema import Example, Message, Tool
+from hammer_fc.train.checkpoints import checkpoint_problem
 from hammer_fc.train.config import TrainConfig, load_recipe
 from hammer_fc.train.data import IGNORE_INDEX, load_training_data
 from hammer_fc.train.dataset import EpochSampler, MaskedEpochDataset
+from hammer_fc.train.precision import CPU_BF16_FLAGS, cpu_flags
 from hammer_fc.train.trainer import CHECKPOINTS, TrainJob, run_training
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def dtype_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """``dtype: auto`` caches its verdict per machine: keep this module's out of the user's cache
+    (measured once for the module, shared by every run in it, as on a real machine)."""
+    folder = tmp_path_factory.mktemp("xdg-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(folder))
+        yield folder
 
 
 def build_tiny(out: Path) -> Path:
@@ -98,10 +117,12 @@ def test_recipes_hold_the_paper_defaults_and_reject_typos(tmp_path: Path) -> Non
         0.01,
         2048,
     )
-    assert (paper.batch_size, paper.grad_accum, paper.dtype, paper.lora.top_layers) == (4, 2, "bf16", None)
+    assert (paper.batch_size, paper.grad_accum, paper.dtype, paper.lora.top_layers) == (4, 2, "auto", None)
     assert paper == TrainConfig(add_irrelevance=0.1)
     cpu = load_recipe("smollm2-cpu", max_steps=7)
-    assert (cpu.dtype, cpu.max_steps, cpu.lora.top_layers) == ("fp32", 7, 8)
+    assert (cpu.dtype, cpu.max_steps, cpu.lora.top_layers) == ("auto", 7, 8)
+    with pytest.raises(HammerError, match="dtype"):
+        load_recipe(None, dtype="bf32")
     v2 = load_recipe("hammer-smol-v2")  # all of BFCL live: long examples shortened, not dropped
     assert (v2.cutoff, v2.token_budget, v2.compose) == (2048, None, 0.15)
     bad = tmp_path / "bad.yaml"
@@ -259,9 +280,25 @@ def adapter(out: Path) -> dict[str, torch.Tensor]:
     return load_file(out / "adapter_model.safetensors")
 
 
+def assert_identical(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
+    """Bit for bit: same names, dtypes, shapes and values."""
+    assert a.keys() == b.keys()
+    for key in a:
+        assert a[key].dtype == b[key].dtype and torch.equal(a[key], b[key]), key
+
+
+def folder_hash(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def test_train_writes_everything_and_resume_ends_with_the_same_adapter(tmp_path: Path, tiny: Path) -> None:
     data = [str(tiny / "data.jsonl")]
     config = tiny_recipe(max_steps=6)
+    base_before = folder_hash(tiny / "model")
     full = run_training(TrainJob(str(tiny / "model"), data, tmp_path / "full", config, command="test"))
     out = full.out_dir
     for name in (
@@ -280,26 +317,167 @@ def test_train_writes_everything_and_resume_ends_with_the_same_adapter(tmp_path:
         and stats["run"]["tokens"] > 0
         and stats["data"]["examples"] == 8 - stats["data"]["over_cutoff"]
     )
-    assert "xlam" in (out / "README.md").read_text()
+    card = (out / "README.md").read_text()
+    assert "xlam" in card
+    assert f"| precision | {stats['run']['dtype']}: auto: " in card  # which dtype, and why
     assert json.loads((out / "adapter_config.json").read_text())["layers_to_transform"] == [1]
-    before = load_file(Path(tiny / "model" / "model.safetensors"))
-    assert before  # the base stays untouched; the adapter moved away from its zero init:
+    assert folder_hash(tiny / "model") == base_before  # the base stays untouched, byte for byte
+    # the adapter moved away from its zero init:
     assert any(t.abs().sum() > 0 for k, t in adapter(out).items() if "lora_B" in k)
+    assert sorted(p.name for p in (out / CHECKPOINTS).iterdir()) == [
+        ".staging",
+        "checkpoint-2",
+        "checkpoint-4",
+        "checkpoint-6",
+    ]
+    assert not any((out / CHECKPOINTS / ".staging").iterdir())  # every save was published
 
-    # The state a run killed after its step-4 checkpoint leaves behind, resumed:
-    killed = tmp_path / "killed"
-    shutil.copytree(out / CHECKPOINTS / "checkpoint-4", killed / CHECKPOINTS / "checkpoint-4")
-    for name in ("run.yaml", "train_config.yaml"):
-        shutil.copy(out / name, killed / name)
+    def killed_copy(name: str, steps: tuple[int, ...]) -> Path:
+        """What a run killed after (or during) these checkpoints leaves behind."""
+        killed = tmp_path / name
+        for step in steps:
+            shutil.copytree(
+                out / CHECKPOINTS / f"checkpoint-{step}", killed / CHECKPOINTS / f"checkpoint-{step}"
+            )
+        for file in ("run.yaml", "train_config.yaml"):
+            shutil.copy(out / file, killed / file)
+        return killed
+
+    # Killed after its step-4 checkpoint: resumed, the same adapter as the uninterrupted run.
+    killed = killed_copy("killed", (4,))
     resumed = run_training(TrainJob("", [], killed, TrainConfig(), resume=True))
     assert resumed.summary["resumed_from"].endswith("checkpoint-4") and resumed.summary["steps"] == 6
-    a, b = adapter(out), adapter(killed)
-    assert a.keys() == b.keys()
-    for key in a:
-        torch.testing.assert_close(a[key], b[key], rtol=1e-4, atol=1e-6)
+    assert resumed.summary["dtype"] == stats["run"]["dtype"]  # the run's own choice, not re-decided
+    assert_identical(adapter(out), adapter(killed))
+
+    # Killed while writing checkpoint-6 in place (an older transformers, a copy): the newest
+    # checkpoint is incomplete, so --resume says so and takes checkpoint-4.
+    truncated = killed_copy("truncated", (4, 6))
+    weights = truncated / CHECKPOINTS / "checkpoint-6" / "adapter_model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    no_state = killed_copy("no-state", (4, 6))
+    (no_state / CHECKPOINTS / "checkpoint-6" / "trainer_state.json").unlink()
+    for folder, why in (
+        (truncated, "adapter_model.safetensors is truncated"),
+        (no_state, "trainer_state.json"),
+    ):
+        result = run_training(TrainJob("", [], folder, TrainConfig(), resume=True))
+        assert result.summary["resumed_from"].endswith("checkpoint-4")
+        (skipped,) = result.summary["resume_skipped"]
+        assert skipped.startswith("checkpoint-6: ") and why in skipped
+        assert_identical(adapter(out), adapter(folder))
+        # the broken folder was replaced by a whole checkpoint of step 6
+        assert checkpoint_problem(folder / CHECKPOINTS / "checkpoint-6", 6) is None
+
+    only_broken = killed_copy("only-broken", (6,))
+    (only_broken / CHECKPOINTS / "checkpoint-6" / "optimizer.pt").write_bytes(b"PK")
+    with pytest.raises(
+        HammerError, match=r"no complete checkpoint.*checkpoint-6: optimizer\.pt is truncated"
+    ):
+        run_training(TrainJob("", [], only_broken, TrainConfig(), resume=True))
 
     with pytest.raises(HammerError, match="--resume"):
         run_training(TrainJob(str(tiny / "model"), data, out, config))
+
+
+def test_a_kill_during_a_save_leaves_the_previous_checkpoint_whole(
+    tmp_path: Path, tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A save interrupted after the weights and optimizer are written (the RNG state is next)
+    publishes nothing and deletes nothing (even with ``save_total_limit: 1``): the step-2
+    checkpoint is the newest, and resuming from it ends where an uninterrupted run ends."""
+    from transformers import Trainer
+
+    data = [str(tiny / "data.jsonl")]
+    config = tiny_recipe(max_steps=4, save_total_limit=1)
+    whole = run_training(TrainJob(str(tiny / "model"), data, tmp_path / "whole", config))
+    assert [p.name for p in (whole.out_dir / CHECKPOINTS).glob("checkpoint-*")] == ["checkpoint-4"]
+    save_rng = Trainer._save_rng_state
+
+    def killed_at_step_4(self, output_dir: str) -> None:
+        if self.state.global_step == 4:
+            raise KeyboardInterrupt  # what a Ctrl-C there does
+        save_rng(self, output_dir)
+
+    monkeypatch.setattr(Trainer, "_save_rng_state", killed_at_step_4)
+    out = tmp_path / "interrupted"
+    with pytest.raises(KeyboardInterrupt):
+        run_training(TrainJob(str(tiny / "model"), data, out, config))
+    monkeypatch.undo()
+    assert [p.name for p in (out / CHECKPOINTS).glob("checkpoint-*")] == ["checkpoint-2"]
+    assert (out / CHECKPOINTS / ".staging" / "checkpoint-4" / "optimizer.pt").is_file()  # the torn save
+    resumed = run_training(TrainJob("", [], out, TrainConfig(), resume=True))
+    assert (
+        resumed.summary["resumed_from"].endswith("checkpoint-2") and resumed.summary["resume_skipped"] == []
+    )
+    assert_identical(adapter(whole.out_dir), adapter(out))
+
+
+def train_cli(tiny: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
+    cmd = [
+        sys.executable, "-m", "hammer_fc.train", "--model", str(tiny / "model"),
+        "--data", str(tiny / "data.jsonl"), "--max-steps", "2", "-o", str(out), *extra,
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env, cwd=ROOT)
+
+
+def test_same_command_same_seed_same_adapter_bit_for_bit(tmp_path: Path, tiny: Path) -> None:
+    """Two ``hammer train`` processes, then a third run in this process after other work has
+    used torch's random generator: identical adapters. The seed covers the adapter's initial
+    weights, the data order, the masking and dropout (on here: LoRA dropout 0.1)."""
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(
+        (ROOT / "configs/smollm2-cpu.yaml").read_text()
+        .replace("dropout: 0.0", "dropout: 0.1").replace("top_layers: 8", "top_layers: 1")
+        .replace("token_budget: 140000", "token_budget: null")
+        .replace("no_call_share: 0.2", "no_call_share: null").replace("cutoff: 768", "cutoff: 1024")
+    )  # fmt: skip
+    runs = []
+    for name in ("first", "second"):
+        done = train_cli(tiny, tmp_path / name, "--config", str(recipe))
+        assert done.returncode == 0, done.stderr[-3000:]
+        runs.append(adapter(tmp_path / name))
+    assert_identical(runs[0], runs[1])
+    torch.rand(1000)  # this process's generator is now somewhere else
+    config = replace(load_recipe(str(recipe)), max_steps=2)
+    run_training(TrainJob(str(tiny / "model"), [str(tiny / "data.jsonl")], tmp_path / "third", config))
+    assert_identical(runs[0], adapter(tmp_path / "third"))
+    other_seed = replace(config, seed=1)
+    run_training(TrainJob(str(tiny / "model"), [str(tiny / "data.jsonl")], tmp_path / "seed1", other_seed))
+    assert not torch.equal(next(iter(runs[0].values())), next(iter(adapter(tmp_path / "seed1").values())))
+
+
+@pytest.mark.skipif(
+    not set(CPU_BF16_FLAGS) & cpu_flags(),
+    reason=f"this CPU has no native bf16 ({'/'.join(CPU_BF16_FLAGS)} flag): bf16 would be emulated",
+)
+def test_a_short_bf16_autocast_run_on_cpu_trains(tmp_path: Path, tiny: Path) -> None:
+    """bf16 autocast over fp32 master weights: the linear layers really compute in bf16, the
+    loss is finite and goes down, the adapter stays fp32, and the card says bf16."""
+    from torch.nn.modules.module import register_module_forward_hook
+
+    data = [str(tiny / "data.jsonl")]
+    config = tiny_recipe(max_steps=8, dtype="bf16", learning_rate=1e-2, save_steps=100)
+    linear_outputs: set[torch.dtype] = set()
+
+    def record(module: torch.nn.Module, _args: object, output: object) -> None:
+        if isinstance(module, torch.nn.Linear) and isinstance(output, torch.Tensor):
+            linear_outputs.add(output.dtype)
+
+    handle = register_module_forward_hook(record)
+    try:
+        result = run_training(TrainJob(str(tiny / "model"), data, tmp_path / "bf16", config))
+    finally:
+        handle.remove()
+    assert linear_outputs == {torch.bfloat16}
+    log = json.loads((result.out_dir / "log_history.json").read_text())
+    losses = [entry["loss"] for entry in log if "loss" in entry]
+    assert len(losses) == 8 and all(loss == loss and abs(loss) != float("inf") for loss in losses)
+    assert sum(losses[-2:]) < sum(losses[:2])
+    assert result.summary["dtype"] == "bf16" and result.summary["dtype_reason"] == "set in the recipe"
+    assert {t.dtype for t in adapter(result.out_dir).values()} == {torch.float32}
+    assert "| precision | bf16: set in the recipe |" in (result.out_dir / "README.md").read_text()
 
 
 def test_full_fine_tuning_saves_a_whole_model(tmp_path: Path, tiny: Path) -> None:
@@ -307,3 +485,30 @@ def test_full_fine_tuning_saves_a_whole_model(tmp_path: Path, tiny: Path) -> Non
     result = run_training(TrainJob(str(tiny / "model"), [str(tiny / "data.jsonl")], tmp_path / "ft", config))
     assert (result.out_dir / "model.safetensors").is_file() and (result.out_dir / "config.json").is_file()
     assert result.summary["trainable_params"] == result.summary["total_params"]
+
+
+def test_the_warmup_is_the_recipes_share_of_the_steps(tmp_path: Path, tiny: Path, tokenizer) -> None:
+    """``warmup_ratio`` becomes whole steps (a float ``warmup_steps`` means a ratio only from
+    transformers 5 on): 5% of 100 steps = 5 steps of linear warm-up, then the peak rate."""
+    from transformers import AutoModelForCausalLM
+
+    from hammer_fc.train.model import prepare_model
+    from hammer_fc.train.precision import Precision
+    from hammer_fc.train.trainer import make_trainer, training_arguments
+
+    config = tiny_recipe(warmup_ratio=0.05)
+    model = prepare_model(AutoModelForCausalLM.from_pretrained(tiny / "model"), config, "tiny")
+    dataset = MaskedEpochDataset([example("f", "q?")], tokenizer, mask_ratio=0.0, seed=0, cutoff=1024)
+    args = training_arguments(config, tmp_path, Precision("fp32", "test"))
+    trainer = make_trainer(model, tokenizer, dataset, args, [], warmup_ratio=config.warmup_ratio)
+    trainer.create_optimizer()
+    scheduler = trainer.create_scheduler(num_training_steps=100)
+    rates = []
+    for _ in range(7):
+        rates.append(scheduler.get_last_lr()[0])
+        trainer.optimizer.step()
+        scheduler.step()
+    assert trainer.args.warmup_steps == 5
+    peak = config.learning_rate
+    assert rates[:6] == pytest.approx([0, peak / 5, 2 * peak / 5, 3 * peak / 5, 4 * peak / 5, peak])
+    assert rates[6] < peak  # cosine decay after the warm-up

@@ -55,6 +55,10 @@ def train(
         bool, typer.Option("--resume", help="Continue from the last checkpoint in -o.")
     ] = False,
     full: Annotated[bool, typer.Option("--full", help="Full fine-tuning instead of LoRA.")] = False,
+    dtype: Annotated[
+        str | None,
+        typer.Option(help="auto (the recipe's default: what this machine does fast), bf16, fp16 or fp32."),
+    ] = None,
 ) -> None:
     """Fine-tune with function masking re-drawn every epoch; LoRA by default."""
     from hammer_fc.errors import HammerError
@@ -72,6 +76,7 @@ def train(
         template=template,
         max_steps=max_steps,
         finetune="full" if full else None,
+        dtype=dtype,
     )
     sources = [s.strip() for s in data.split(",") if s.strip()] if data else []
     result = run_training(TrainJob(model or "", sources, out_dir, recipe, resume=resume))

@@ -80,7 +80,10 @@ class TrainConfig:
     attention kernel (``flash_attention_2``), while sdpa/eager (CPU) compute the full square
     of the packed row, which on CPU costs more than grouped padding wastes."""
     grad_accum: int = 2
-    dtype: Literal["bf16", "fp16", "fp32"] = "bf16"
+    dtype: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
+    """Mixed-precision dtype. ``auto``: bf16 on a GPU that has it (the paper's), fp16 on one that
+    has not; on a CPU bf16 autocast where the cores do bf16 natively and a one-off measurement
+    finds it faster, else fp32 (:mod:`hammer_fc.train.precision`)."""
     seed: int = 0
     save_steps: int = 200
     save_total_limit: int | None = 2
@@ -111,7 +114,7 @@ def validate(config: TrainConfig, source: str = "recipe") -> None:
     """Reject values that would fail late (or silently) inside the trainer."""
     checks = [
         (config.finetune in ("lora", "full"), "finetune", "must be 'lora' or 'full'"),
-        (config.dtype in ("bf16", "fp16", "fp32"), "dtype", "must be bf16, fp16 or fp32"),
+        (config.dtype in ("auto", "bf16", "fp16", "fp32"), "dtype", "must be auto, bf16, fp16 or fp32"),
         (config.batching in ("grouped", "packed"), "batching", "must be 'grouped' or 'packed'"),
         (0.0 <= config.mask_ratio <= 1.0, "mask_ratio", "must be in [0, 1]"),
         (config.masking in MASKINGS, "masking", f"must be one of {', '.join(MASKINGS)}"),

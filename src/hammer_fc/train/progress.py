@@ -24,8 +24,10 @@ def _clock(seconds: float) -> str:
 class RichProgress(TrainerCallback):
     """Tokens/s counts the tokens this session trained on (``num_input_tokens_seen``)."""
 
-    def __init__(self, console: Console | None = None) -> None:
+    def __init__(self, console: Console | None = None, notes: list[str] | None = None) -> None:
         self.console = console or Console(stderr=True)
+        self.notes = notes or []
+        """Printed once when training starts (the chosen dtype and why, skipped checkpoints)."""
         self.progress: Progress | None = None
         self.task: Any = None
         self.start = 0.0
@@ -46,6 +48,8 @@ class RichProgress(TrainerCallback):
         self.start_tokens = state.num_input_tokens_seen
         if not state.is_world_process_zero:
             return
+        for note in self.notes:
+            self.console.print(note, highlight=False, soft_wrap=True)
         self.progress = Progress(
             TextColumn("[bold]train"),
             BarColumn(),

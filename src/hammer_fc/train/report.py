@@ -109,6 +109,7 @@ epoch: {stats.composed_per_epoch} per epoch (not in the token counts above).
 | final training loss (last logged) | {summary.get("final_loss")} |
 | mean training loss | {summary.get("train_loss")} |
 | throughput | {summary.get("tokens_per_s")} tokens/s ({summary.get("device")}) |
+| precision | {summary.get("dtype")}: {summary.get("dtype_reason")} |
 | trainable / total parameters | {summary.get("trainable_params")} / {summary.get("total_params")} |
 
 ![loss](loss.png)

@@ -6,9 +6,12 @@ one row with position ids restarting at every example (``DataCollatorWithFlatten
 builds a block-diagonal causal mask). The output head runs only where an answer token is
 predicted (:mod:`.loss`).
 
-The sampler and dataset make every item a pure function of its index, and the Trainer's
-checkpoints carry the optimizer, scheduler and RNG states, so ``--resume`` replays the same order
-and ends with the same weights as an uninterrupted run.
+Same command, same seed, same adapter: torch is seeded before the adapter is created, the
+sampler and dataset make every item (order, masking) a pure function of the seed and its index,
+the Trainer seeds dropout, and ``dtype: auto`` decides once per machine (:mod:`.precision`).
+Checkpoints carry the optimizer, scheduler and RNG states and are published whole
+(:mod:`.checkpoints`), so ``--resume`` from the newest whole one replays the same order and ends
+with the same weights as an uninterrupted run.
 
 Multi-GPU / multi-node: the same entry point under ``accelerate launch`` (configs/accelerate/).
 """
@@ -17,7 +20,10 @@ from __future__ import annotations
 
 import copy
 import json
+import math
+import os
 import shlex
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -28,11 +34,13 @@ import yaml
 
 from hammer_fc.errors import HammerError
 from hammer_fc.models import load_tokenizer, resolve
+from hammer_fc.train.checkpoints import STAGING, checkpoints, newest_complete, publish
 from hammer_fc.train.config import TrainConfig, dump_recipe, read_saved
 from hammer_fc.train.data import DataStats, load_training_data
 from hammer_fc.train.dataset import EpochSampler, MaskedEpochDataset
 from hammer_fc.train.loss import answer_only_loss
 from hammer_fc.train.model import build_model, parameter_counts
+from hammer_fc.train.precision import Precision, accelerator
 from hammer_fc.train.progress import RichProgress
 from hammer_fc.train.report import loss_points, model_card, plot_loss
 
@@ -50,6 +58,8 @@ class TrainJob:
     config: TrainConfig
     resume: bool = False
     command: str = field(default_factory=lambda: shlex.join(["hammer", *sys.argv[1:]]))
+    precision: Precision | None = None
+    """Set on resume: the precision the run chose when it started (``auto`` is not re-decided)."""
 
 
 @dataclass
@@ -70,30 +80,16 @@ def _resumed_job(job: TrainJob) -> TrainJob:
     for key, given in (("model", job.model), ("data", job.data)):
         if given and given != saved[key]:
             raise HammerError(f"--resume with a different {key} ({given!r}; the run used {saved[key]!r})")
+    precision = Precision(**saved["precision"]) if saved.get("precision") else None
     return TrainJob(
-        saved["model"], saved["data"], job.out_dir, read_saved(config_file), True, saved["command"]
+        saved["model"], saved["data"], job.out_dir, read_saved(config_file), True, saved["command"], precision
     )
 
 
-def _last_checkpoint(out_dir: Path) -> str | None:
-    from transformers.trainer_utils import get_last_checkpoint
-
-    folder = out_dir / CHECKPOINTS
-    return get_last_checkpoint(str(folder)) if folder.is_dir() else None
-
-
-def _no_accelerator() -> bool:
-    import torch
-
-    xpu = getattr(torch, "xpu", None)
-    return not (
-        torch.cuda.is_available() or torch.backends.mps.is_available() or (xpu and xpu.is_available())
-    )
-
-
-def training_arguments(config: TrainConfig, out_dir: Path) -> Any:
+def training_arguments(config: TrainConfig, out_dir: Path, precision: Precision) -> Any:
     """``use_cpu`` on a machine without an accelerator makes several ``accelerate launch``
-    processes join one gloo group (DDP on CPU) instead of each training alone."""
+    processes join one gloo group (DDP on CPU) instead of each training alone. bf16 / fp16 are
+    mixed precision (autocast); the warm-up is set by :func:`make_trainer` from the ratio."""
     from transformers import TrainingArguments
 
     return TrainingArguments(
@@ -102,13 +98,12 @@ def training_arguments(config: TrainConfig, out_dir: Path) -> Any:
         gradient_accumulation_steps=config.grad_accum,
         learning_rate=config.learning_rate,
         lr_scheduler_type=config.lr_scheduler,
-        warmup_steps=config.warmup_ratio,
         weight_decay=config.weight_decay,
         max_grad_norm=config.max_grad_norm,
         num_train_epochs=config.epochs,
         max_steps=config.max_steps,
-        bf16=config.dtype == "bf16",
-        fp16=config.dtype == "fp16",
+        bf16=precision.dtype == "bf16",
+        fp16=precision.dtype == "fp16",
         logging_steps=config.logging_steps,
         save_steps=config.save_steps,
         save_total_limit=config.save_total_limit,
@@ -121,7 +116,7 @@ def training_arguments(config: TrainConfig, out_dir: Path) -> Any:
         dataloader_num_workers=0,
         dataloader_pin_memory=False,
         ddp_find_unused_parameters=False,
-        use_cpu=_no_accelerator(),
+        use_cpu=accelerator() is None,
     )
 
 
@@ -134,9 +129,11 @@ def make_trainer(
     *,
     batching: str = "grouped",
     lengths: list[int] | None = None,
+    warmup_ratio: float = 0.0,
 ) -> Any:
     """A ``Trainer`` with :class:`EpochSampler` order, ``grouped`` (length-grouped, padded) or
-    ``packed`` (flattened) batches, and the answer-only head (:mod:`.loss`)."""
+    ``packed`` (flattened) batches, the answer-only head (:mod:`.loss`), a warm-up of
+    ``warmup_ratio`` of the steps, and checkpoints published whole (:mod:`.checkpoints`)."""
     from transformers import DataCollatorForSeq2Seq, DataCollatorWithFlattening, PrinterCallback, Trainer
 
     n = len(dataset)
@@ -150,6 +147,9 @@ def make_trainer(
         collator = DataCollatorForSeq2Seq(right, padding=True, label_pad_token_id=-100)
 
     class HammerTrainer(Trainer):
+        _staging = False
+        """True while a checkpoint is being written: it goes to the staging folder."""
+
         def _get_train_sampler(self, train_dataset: Any = None) -> EpochSampler:
             return EpochSampler(
                 n, seed=args.seed, lengths=lengths, batch_size=args.per_device_train_batch_size
@@ -160,6 +160,36 @@ def make_trainer(
             if self.args.average_tokens_across_devices and num_items_in_batch is not None:
                 loss = loss * self.accelerator.num_processes  # num_items counts every process's tokens
             return (loss, None) if return_outputs else loss
+
+        def create_scheduler(self, num_training_steps: int, optimizer: Any = None) -> Any:
+            """Warm-up steps from the recipe's ratio: ``warmup_steps`` takes a ratio only from
+            transformers 5 on (and ``warmup_ratio`` is gone there), an int in every version."""
+            self.args.warmup_steps = math.ceil(warmup_ratio * num_training_steps)
+            return super().create_scheduler(num_training_steps, optimizer)
+
+        def _get_output_dir(self, trial: Any) -> str:
+            run_dir = super()._get_output_dir(trial)
+            return os.path.join(run_dir, STAGING) if self._staging else run_dir
+
+        def _save_checkpoint(self, model: Any, trial: Any) -> None:
+            """Write into the staging folder (every process's files), then publish it in one
+            rename and only then drop checkpoints over ``save_total_limit``."""
+            from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
+            self._staging = True
+            try:
+                super()._save_checkpoint(model, trial)
+            finally:
+                self._staging = False
+            self.accelerator.wait_for_everyone()
+            if self.args.should_save:
+                run_dir = Path(super()._get_output_dir(trial))
+                name = f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
+                publish(run_dir / STAGING / name, run_dir / name)
+                if self.args.save_total_limit:  # the oldest go, never one not yet replaced
+                    for _, old in checkpoints(run_dir)[self.args.save_total_limit :]:
+                        shutil.rmtree(old)
+            self.accelerator.wait_for_everyone()
 
     trainer = HammerTrainer(
         model=model,
@@ -178,7 +208,7 @@ def run_training(job: TrainJob) -> TrainResult:
     and model card to ``job.out_dir``."""
     if job.resume:
         job = _resumed_job(job)
-    elif (job.out_dir / CHECKPOINTS).is_dir() and _last_checkpoint(job.out_dir):
+    elif checkpoints(job.out_dir / CHECKPOINTS):
         raise HammerError(
             "already holds checkpoints: pass --resume or choose another -o", file=str(job.out_dir)
         )
@@ -202,14 +232,29 @@ def run_training(job: TrainJob) -> TrainResult:
         template=config.template,
         compose=config.compose,
     )
-    model = build_model(spec, job.model, config)
-    args = training_arguments(config, job.out_dir)
+    from transformers import set_seed
+
+    set_seed(config.seed)  # before the adapter's weights are drawn
+    model, precision = build_model(spec, job.model, config, job.precision)
+    args = training_arguments(config, job.out_dir, precision)
+    checkpoint, skipped = None, []
+    notes = [f"dtype {precision.dtype} ({precision.reason})"]
+    if job.resume:
+        found, skipped = newest_complete(job.out_dir / CHECKPOINTS)
+        notes += [f"skipped {line}" for line in skipped]
+        if found is None:
+            raise HammerError(
+                "no complete checkpoint to resume from" + (f" ({'; '.join(skipped)})" if skipped else ""),
+                file=str(job.out_dir / CHECKPOINTS),
+            )
+        checkpoint = str(found)
+        notes.append(f"resuming from {found.name}")
     if args.process_index == 0:
         job.out_dir.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(job.out_dir / CHECKPOINTS / STAGING, ignore_errors=True)  # a killed save's
         (job.out_dir / CONFIG_FILE).write_text(dump_recipe(config))
-        (job.out_dir / RUN_FILE).write_text(
-            yaml.safe_dump({"model": job.model, "data": job.data, "command": job.command}, sort_keys=False)
-        )
+        run = {"model": job.model, "data": job.data, "command": job.command, "precision": precision.to_dict()}
+        (job.out_dir / RUN_FILE).write_text(yaml.safe_dump(run, sort_keys=False))
     dataset = MaskedEpochDataset(
         items,
         tokenizer,
@@ -221,11 +266,17 @@ def run_training(job: TrainJob) -> TrainResult:
         composed=stats.composed_per_epoch,
         lengths=lengths,
     )
-    progress = RichProgress()
+    progress = RichProgress(notes=notes)
     trainer = make_trainer(
-        model, tokenizer, dataset, args, [progress], batching=config.batching, lengths=dataset.lengths()
+        model,
+        tokenizer,
+        dataset,
+        args,
+        [progress],
+        batching=config.batching,
+        lengths=dataset.lengths(),
+        warmup_ratio=config.warmup_ratio,
     )
-    checkpoint = _last_checkpoint(job.out_dir) if job.resume else None
     started = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=checkpoint)
     elapsed = time.perf_counter() - started
@@ -239,6 +290,9 @@ def run_training(job: TrainJob) -> TrainResult:
         "tokens_per_s": round(progress.tokens_per_s, 1),
         "seconds": round(elapsed, 1),
         "resumed_from": checkpoint,
+        "resume_skipped": skipped,
+        "dtype": precision.dtype,
+        "dtype_reason": precision.reason,
         "masked_views": dataset.masked,
         "masked_views_over_cutoff_replaced": dataset.fell_back,
         "composed_views_over_cutoff_replaced": dataset.composed_over_cutoff,
