@@ -91,7 +91,9 @@ def quiet_dependencies() -> Iterator[None]:
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=FutureWarning, module=r"transformers(\.|$)")
-            warnings.filterwarnings("ignore", message="Unable to fetch remote file", module=r"peft(\.|$)")
+            # peft looks for the base model's config on the hub (the embedded model has none there)
+            for message in ("Unable to fetch remote file", "Could not find a config file"):
+                warnings.filterwarnings("ignore", message=message, module=r"peft(\.|$)")
             yield
     finally:
         for key in added:
@@ -245,7 +247,12 @@ def _train(out: Path, options: QuickstartOptions, console: Console) -> tuple[Pat
     recipe = load_recipe("smollm2-cpu", max_steps=options.train_steps)
     shutil.rmtree(out, ignore_errors=True)  # a demo run trains afresh, never resumes an old one
     result = run_training(TrainJob("smollm2-135m", ["bfcl:live"], out, recipe, resume=False))
-    console.print(f"adapter written to {result.out_dir}  ({result.summary})")
+    done = result.summary
+    console.print(
+        f"adapter written to {result.out_dir}: {done['steps']} steps, {done['tokens']:,} tokens, "
+        f"final loss {done['final_loss']}, {done['seconds']} s "
+        f"({done['tokens_per_s']} tok/s on {done['device']})"
+    )
     return result.out_dir, result.summary
 
 
