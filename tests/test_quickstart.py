@@ -17,7 +17,15 @@ from hammer_fc.cli import main as cli_main
 HAMMER = Path(sys.executable).with_name("hammer")
 CLI = "from hammer_fc.cli import main; main()"
 LAUNCH = [str(HAMMER)] if HAMMER.exists() else [sys.executable, "-c", CLI]
-NOISE = ("Traceback", "Unable to fetch remote file", "FutureWarning", "de-quantizing", "it/s]")
+NOISE = (
+    "Traceback",
+    "Warning:",  # FutureWarning, UserWarning, ... from a dependency
+    "Unable to fetch remote file",
+    "de-quantizing",  # transformers' GGUF progress bar
+    "it/s]",  # any tqdm bar
+    "llama_model_loader",  # llama.cpp's own log
+    "llama_context:",
+)
 STAGES = [
     "data",
     "eval base",

@@ -69,7 +69,7 @@ def quickstart(
     out_dir: Annotated[Path, typer.Option("-o", "--out", help="Where every stage writes.")] = Path(
         "runs/quickstart"
     ),
-    eval_limit: Annotated[int, typer.Option(help="Cases per non-live BFCL category.")] = 5,
+    eval_limit: Annotated[int, typer.Option(help="Cases per non-live BFCL category.")] = 4,
     train_steps: Annotated[int, typer.Option(help="Optimizer steps of the short training run.")] = 6,
     constrained: Annotated[
         bool,

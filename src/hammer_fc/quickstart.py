@@ -59,7 +59,7 @@ QUIET_ENVIRONMENT = {
 @dataclass
 class QuickstartOptions:
     out_dir: Path = Path("runs/quickstart")
-    eval_limit: int = 5
+    eval_limit: int = 4
     """Cases per non-live BFCL category (seeded subset, the same for every model)."""
     max_new_tokens: int = 128
     """Answer cap: under the grammar an answer ends with its closing fence, well within it."""
