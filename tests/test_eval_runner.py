@@ -13,6 +13,7 @@ import pytest
 from hammer_fc.errors import HammerError
 from hammer_fc.eval.benches import load_bench, load_benches, select_cases
 from hammer_fc.eval.runner import build_cases, run_eval
+from hammer_fc.inference.grammar import grammar_for_tools
 from hammer_fc.inference.llamacpp_backend import LlamaCppBackend
 from hammer_fc.models import resolve
 from hammer_fc.prompts import render_completion
@@ -191,3 +192,37 @@ def test_mask_names_with_the_embedded_model_under_the_grammar(llama: LlamaCppBac
                 shown = case.masked.function_map[call["name"]]
                 assert f'"name": "{shown}"' in p["output"] and f'"{call["name"]}"' not in p["output"]
     assert read >= len(predictions) // 2
+
+
+class RecordingEcho(GoldEcho):
+    """GoldEcho that keeps the grammar each generate call was given."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[list[str], str | None]] = []
+
+    def generate(self, prompts: list[str], *, max_new_tokens: int, grammar: str | None = None) -> list[str]:
+        self.calls.append((list(prompts), grammar))
+        return list(prompts)
+
+
+def test_constrained_runs_give_each_case_its_own_tools_grammar_and_are_not_resumed_free(
+    tmp_path: Path,
+) -> None:
+    out, bench = tmp_path / "run", "bfcl:multiple"
+    echo = RecordingEcho()
+    summary = run_eval("gold", bench, backend=echo, out_dir=out, limit=3, seed=1, constrained=True)
+    assert summary["constrained"] is True and summary["accuracy"] == 1.0
+    cases = select_cases(load_bench(bench), 3, seed=1)
+    expected = {render_completion(e.calls or []): grammar_for_tools(e.tools, "auto") for e in cases}
+    assert len(echo.calls) == 3  # one case per call: each has its own grammar
+    assert {prompts[0]: grammar for prompts, grammar in echo.calls} == expected
+    with pytest.raises(HammerError, match="constrained=True, not False"):
+        run_eval("gold", bench, backend=GoldEcho(), out_dir=out, limit=3, seed=1)
+
+    free = RecordingEcho()
+    run_eval("gold", bench, backend=free, out_dir=tmp_path / "free", limit=3, seed=1)
+    assert [grammar for _, grammar in free.calls] == [None]  # one batch of 3, no grammar
+    settings = json.loads((tmp_path / "free" / "run.json").read_text())
+    del settings["constrained"]  # a run directory from before the setting existed was free
+    (tmp_path / "free" / "run.json").write_text(json.dumps(settings))
+    run_eval("gold", bench, backend=GoldEcho(), out_dir=tmp_path / "free", limit=3, seed=1)
