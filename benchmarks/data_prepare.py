@@ -1,17 +1,28 @@
 """How fast is ``hammer data prepare`` against the cost of merely reading and writing the data?
 
-Generates an xLAM-shaped data set (deterministic: 60,000 examples plus 7,500 irrelevance
-examples by default, drawn from a pool of 3,673 APIs like the real xLAM-60k, 1-6 tools per example
-with 1-6 parameters each and descriptions of realistic length), then times
+Generates xLAM-shaped data sets (deterministic: 60,000 examples plus 7,500 irrelevance examples
+by default, 1-6 tools per example with 1-6 parameters each and descriptions of realistic length)
+in two distributions:
 
-* the floor: what Python's ``json`` needs merely to read the input (``json.load``) and write the
-  output (``json.dumps`` of every output record, one line each), and
-* ours: ``hammer data prepare`` over 3 epochs (202,500 output lines), as the command runs it,
+* ``pool``: tools drawn from a pool of 3,673 APIs, like the real xLAM-60k (a tool recurs in many
+  examples, which the fast path renders once per worker), and
+* ``unique``: every example has its own tools, none repeats (synthetic or BFCL-style data), where
+  nothing rendered for one example serves another,
 
-and prints both figures and their ratio. The Hammer authors' own data script does the same job in
-about 12x the floor; the target here is at most 1.5x.
+then times, each in a fresh process, on the same input files and the same output records:
 
-    .venv/bin/python benchmarks/data_prepare.py                 # full size
+* the orjson floor: ``orjson.loads`` of every input file, ``orjson.dumps`` of every output record
+  (one line each) and one write: a physical floor for a tool built on orjson, in one process;
+* the stdlib floor: the same with Python's ``json`` (``json.load``, ``json.dumps``);
+* ours: ``hammer data prepare`` over 3 epochs (202,500 output lines by default), as the command
+  runs it (start-up, imports, reading, masking, rendering, writing; 2 workers on 2 cores).
+
+Ours uses as many cores as the machine has and the floors one, so both the wall-clock and the
+CPU-time ratio are printed: CPU time is the work done, wall time what a user waits. Each repeat
+runs the three back to back; the figures are medians over repeats, the ratios medians of the
+per-repeat ratios.
+
+    .venv/bin/python benchmarks/data_prepare.py                 # full size, both distributions
     .venv/bin/python benchmarks/data_prepare.py --examples 6000 --irrelevant 750   # quick look
 """
 
@@ -22,6 +33,7 @@ import json
 import os
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,6 +43,8 @@ from pathlib import Path
 import orjson
 from rich.console import Console
 from rich.table import Table
+
+from machine import machine_lines
 
 
 def words(text: str) -> list[str]:
@@ -106,8 +120,7 @@ def make_api(rng: random.Random, index: int) -> dict:
     return {"name": name, "description": sentence(rng, 8, 30), "parameters": params}
 
 
-def make_record(rng: random.Random, apis: list[dict], index: int, *, irrelevant: bool) -> dict:
-    tools = rng.sample(apis, rng.choices(range(1, 7), weights=(30, 25, 20, 12, 8, 5))[0])
+def make_record(rng: random.Random, tools: list[dict], index: int, *, irrelevant: bool) -> dict:
     answers = []
     if not irrelevant:
         n_calls = min(len(tools), rng.choices((1, 2, 3), weights=(70, 22, 8))[0])
@@ -127,58 +140,155 @@ def make_record(rng: random.Random, apis: list[dict], index: int, *, irrelevant:
     return {"id": index, "query": query, "tools": json.dumps(tools), "answers": json.dumps(answers)}
 
 
-def generate(path: Path, n: int, *, irrelevant: bool, seed: int) -> None:
-    """Write ``n`` xLAM records (a JSON list, tools and answers as JSON strings, like the release)."""
+def _tool_count(rng: random.Random) -> int:
+    return rng.choices(range(1, 7), weights=(30, 25, 20, 12, 8, 5))[0]
+
+
+def generate(path: Path, n: int, *, irrelevant: bool, seed: int, distribution: str) -> None:
+    """Write ``n`` xLAM records (a JSON list, tools and answers as JSON strings, like the release):
+    tools sampled from the shared pool, or (``unique``) made afresh for every example."""
     rng = random.Random(seed)
-    apis = [make_api(random.Random(f"api:{i}"), i) for i in range(N_APIS)]
-    records = [make_record(rng, apis, i, irrelevant=irrelevant) for i in range(n)]
+    records = []
+    if distribution == "pool":
+        apis = [make_api(random.Random(f"api:{i}"), i) for i in range(N_APIS)]
+        for i in range(n):
+            records.append(make_record(rng, rng.sample(apis, _tool_count(rng)), i, irrelevant=irrelevant))
+    else:
+        for i in range(n):
+            tools = [make_api(rng, N_APIS + 10 * i + k) for k in range(_tool_count(rng))]
+            records.append(make_record(rng, tools, i, irrelevant=irrelevant))
     path.write_text(json.dumps(records, ensure_ascii=False, indent=1))
 
 
-def floor_seconds(inputs: list[Path], output: Path, scratch: Path) -> tuple[float, float]:
-    """(wall, CPU) seconds of ``json.load`` of every input + ``json.dumps`` of every output record
-    + writing the lines: the least any Python tool pays to read this input and write this output.
-    ``json.dumps`` with its defaults (ASCII escapes), which is faster than ``ensure_ascii=False``
-    here: the stricter floor. Measured in a fresh process, like ours: in this one, the heap the
-    data generation left behind slows ``json.load`` down by up to a third."""
-    command = [sys.executable, __file__, "--floor", str(output), str(scratch), *map(str, inputs)]
+FLOORS = ("orjson", "json")
+
+
+def floor_seconds(kind: str, inputs: list[Path], output: Path, scratch: Path) -> tuple[float, float]:
+    """(wall, CPU) seconds of one floor (``orjson`` or ``json``), in a fresh process like ours:
+    in this one, the heap the data generation left behind slows parsing down by up to a third."""
+    command = [sys.executable, __file__, "--floor", kind, str(output), str(scratch), *map(str, inputs)]
     wall, cpu = subprocess.run(command, check=True, capture_output=True, text=True).stdout.split()
     return float(wall), float(cpu)
 
 
-def floor_run(output: Path, scratch: Path, inputs: list[Path]) -> None:
-    """The floor itself (``--floor``): prints its wall and CPU seconds."""
+def floor_run(kind: str, output: Path, scratch: Path, inputs: list[Path]) -> None:
+    """The floor itself (``--floor KIND``): parse every input, serialise every output record of
+    ours (one line each), write them; prints its wall and CPU seconds. ``json.dumps`` with its
+    defaults (ASCII escapes), faster than ``ensure_ascii=False`` here: the stricter floor."""
     records = [orjson.loads(line) for line in output.read_bytes().splitlines()]
     wall, cpu = time.perf_counter(), time.process_time()
-    for path in inputs:
-        with path.open(encoding="utf-8") as f:
-            json.load(f)
-    with scratch.open("w", encoding="utf-8") as f:
-        for record in records:
-            f.write(json.dumps(record) + "\n")
+    if kind == "orjson":
+        for path in inputs:
+            orjson.loads(path.read_bytes())
+        with scratch.open("wb") as f:  # one buffered write per line: joining 300 MB first is slower
+            for record in records:
+                f.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+    else:
+        for path in inputs:
+            with path.open(encoding="utf-8") as f:
+                json.load(f)
+        with scratch.open("w", encoding="utf-8") as f:
+            for record in records:
+                f.write(json.dumps(record) + "\n")
     print(time.perf_counter() - wall, time.process_time() - cpu)
+
+
+CLI = "from hammer_fc.cli import main; main()"
+
+
+def prepare_command(inputs: list[Path], output: Path, args: argparse.Namespace) -> list[str]:
+    hammer = Path(sys.executable).with_name("hammer")  # the installed entry point, else the same main()
+    launcher = [str(hammer)] if hammer.exists() else [sys.executable, "-c", CLI]
+    command = [*launcher, "data", "prepare", *(str(p) for p in inputs)]
+    command += ["--epochs", str(args.epochs), "--mask-ratio", str(args.mask_ratio)]
+    return [*command, "--add-irrelevance", str(args.add_irrelevance), "--seed", "0", "-o", str(output)]
 
 
 def ours_seconds(inputs: list[Path], output: Path, args: argparse.Namespace) -> tuple[float, float]:
     """(wall, CPU of all its processes) seconds of ``hammer data prepare`` as a user runs it: a
     fresh process, start-up and imports included."""
-    hammer = Path(sys.executable).with_name("hammer")
-    command = [str(hammer), "data", "prepare", *(str(p) for p in inputs)]
-    command += ["--epochs", str(args.epochs), "--mask-ratio", str(args.mask_ratio)]
-    command += ["--add-irrelevance", str(args.add_irrelevance), "--seed", "0", "-o", str(output)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall = time.perf_counter()
-    subprocess.run(command, check=True, stderr=subprocess.DEVNULL)
+    subprocess.run(prepare_command(inputs, output, args), check=True, stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - wall
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return wall, cpu
 
 
+def measure(distribution: str, work: Path, args: argparse.Namespace, console: Console) -> dict:
+    """Generate (or reuse) one distribution's inputs and time ours and both floors, paired."""
+    inputs = [work / f"{distribution}_xlam_{args.examples}.json"]
+    if args.irrelevant:
+        inputs.append(work / f"{distribution}_irrelevance_{args.irrelevant}.json")
+    for k, path in enumerate(inputs):
+        if not path.exists():
+            with console.status(f"generating {path.name}"):
+                n = (args.examples, args.irrelevant)[k]
+                generate(path, n, irrelevant=k == 1, seed=1 + k, distribution=distribution)
+    output = work / f"{distribution}_prepared.jsonl"
+    runs: dict[str, list[tuple[float, float]]] = {"ours": [], **{kind: [] for kind in FLOORS}}
+    for _ in range(args.repeats):
+        runs["ours"].append(ours_seconds(inputs, output, args))
+        for kind in FLOORS:
+            runs[kind].append(floor_seconds(kind, inputs, output, work / "floor.jsonl"))
+    lines = output.read_bytes().count(b"\n")
+    names = set()
+    for path in inputs:
+        for record in orjson.loads(path.read_bytes()):
+            names.update(orjson.dumps(t) for t in orjson.loads(record["tools"]))
+    return {
+        "runs": runs,
+        "inputs": inputs,
+        "lines": lines,
+        "distinct_tools": len(names),
+        "input_mb": sum(p.stat().st_size for p in inputs) / 1e6,
+        "output_mb": output.stat().st_size / 1e6,
+        "command": prepare_command(inputs, output, args),
+    }
+
+
+def report(distribution: str, result: dict, args: argparse.Namespace, console: Console) -> None:
+    from hammer_fc.prepare_writer import MIN_PARALLEL_LINES, default_workers
+
+    runs = result["runs"]
+    workers = default_workers() if result["lines"] >= MIN_PARALLEL_LINES else 1  # what the command chose
+    title = f"{distribution} tools: hammer data prepare vs the floors (median of {args.repeats} paired runs)"
+    table = Table(title=title)
+    for column in ("", "wall s", "CPU s", "ours / it, wall", "ours / it, CPU"):
+        table.add_column(column, justify="right")
+    labels = {
+        "ours": f"ours (CLI, {workers} workers)",
+        "orjson": "orjson floor (1 process)",
+        "json": "stdlib json floor (1 process)",
+    }
+    for side, label in labels.items():
+        wall = statistics.median(r[0] for r in runs[side])
+        cpu = statistics.median(r[1] for r in runs[side])
+        ratios = ["", ""]
+        if side != "ours":
+            pairs = list(zip(runs["ours"], runs[side], strict=True))
+            ratios = [f"[bold]{statistics.median(o[i] / f[i] for o, f in pairs):.2f}x[/]" for i in (0, 1)]
+        table.add_row(label, f"{wall:.2f}", f"{cpu:.2f}", *ratios)
+    console.print(table)
+    spread = ", ".join(
+        f"{side} wall {min(r[0] for r in runs[side]):.2f}-{max(r[0] for r in runs[side]):.2f} s"
+        for side in labels
+    )
+    console.print("floors: parse every input file, serialise each output record of ours to one line, write")
+    console.print(
+        f"input {result['input_mb']:.0f} MB ({', '.join(p.name for p in result['inputs'])}, "
+        f"{result['distinct_tools']:,} distinct tools), output {result['lines']:,} lines, "
+        f"{result['output_mb']:.0f} MB; range over runs: {spread}"
+    )
+    shown = [Path(a).name if "/" in a else a for a in result["command"]]
+    console.print("ours ran: " + " ".join(f"'{a}'" if " " in a else a for a in shown))
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--floor"]:
-        output, scratch, *inputs = map(Path, sys.argv[2:])
-        floor_run(output, scratch, inputs)
+        kind, output, scratch, *inputs = sys.argv[2:]
+        floor_run(kind, Path(output), Path(scratch), [Path(p) for p in inputs])
         return
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -190,52 +300,28 @@ def main() -> None:
     parser.add_argument("--add-irrelevance", type=float, default=0.0, help="passed to prepare")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--mask-ratio", type=float, default=0.33)
-    parser.add_argument("--repeats", type=int, default=3, help="best of this many runs of each, interleaved")
+    parser.add_argument(
+        "--distribution", choices=("pool", "unique", "both"), default="both", help="which tools"
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="paired runs of ours and both floors")
     parser.add_argument("--workdir", type=Path, default=None, help="keep the generated data here (reused)")
     args = parser.parse_args()
-    console = Console()
-
+    console = Console(width=max(Console().width, 110))
+    distributions = ("pool", "unique") if args.distribution == "both" else (args.distribution,)
     with tempfile.TemporaryDirectory() as tmp:
         work = args.workdir or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        inputs = [work / f"xlam_{args.examples}.json"]
-        if args.irrelevant:
-            inputs.append(work / f"irrelevance_{args.irrelevant}.json")
-        for k, path in enumerate(inputs):
-            if not path.exists():
-                with console.status(f"generating {path.name}"):
-                    generate(path, (args.examples, args.irrelevant)[k], irrelevant=k == 1, seed=1 + k)
-        output = work / "prepared.jsonl"
-        floors, ours = [], []
-        for _ in range(args.repeats):
-            ours.append(ours_seconds(inputs, output, args))
-            floors.append(floor_seconds(inputs, output, work / "floor.jsonl"))
-        lines = output.read_bytes().count(b"\n")
-        input_mb = sum(p.stat().st_size for p in inputs) / 1e6
-        output_mb = output.stat().st_size / 1e6
-
-    from hammer_fc.prepare_writer import MIN_PARALLEL_LINES, default_workers
-
-    workers = default_workers() if lines >= MIN_PARALLEL_LINES else 1  # what the command chose
-    floor, mine = min(floors), min(ours)
-    table = Table(
-        title=f"hammer data prepare vs the json floor ({os.cpu_count()} cores, best of {args.repeats})"
-    )
-    for column in ("", "wall s", "CPU s"):
-        table.add_column(column, justify="right")
-    table.add_row("floor: json.load + json.dumps + write", f"{floor[0]:.2f}", f"{floor[1]:.2f}")
-    table.add_row(f"ours: hammer data prepare (CLI, {workers} workers)", f"{mine[0]:.2f}", f"{mine[1]:.2f}")
-    table.add_row(
-        "ours / floor", f"[bold]{mine[0] / floor[0]:.2f}x[/]", f"[bold]{mine[1] / floor[1]:.2f}x[/]"
-    )
-    console.print(table)
+        results = {d: measure(d, work, args, console) for d in distributions}
+    for line in machine_lines("orjson"):
+        console.print(line)
     console.print(
-        f"input {input_mb:.0f} MB ({', '.join(p.name for p in inputs)}), "
-        f"output {lines:,} lines, {output_mb:.0f} MB; "
-        f"epochs {args.epochs}, mask ratio {args.mask_ratio}; load average {os.getloadavg()[0]:.1f}. "
-        "On a busy machine (Linux autogroup scheduling shares CPU per session, not per process) the "
-        "2-process run gets no more CPU than the 1-process floor: compare the CPU column there."
+        f"work: epochs {args.epochs}, mask ratio {args.mask_ratio}, add-irrelevance "
+        f"{args.add_irrelevance}; load average after the runs {os.getloadavg()[0]:.1f}. On a busy "
+        "machine (Linux autogroup scheduling shares CPU per session, not per process) the 2-process "
+        "run gets no more CPU than a 1-process floor: compare the CPU column there."
     )
+    for distribution, result in results.items():
+        report(distribution, result, args, console)
 
 
 if __name__ == "__main__":

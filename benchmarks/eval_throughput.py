@@ -36,6 +36,7 @@ from hammer_fc.eval.benches import load_bench
 from hammer_fc.eval.runner import build_cases, generate_predictions
 from hammer_fc.inference.llamacpp_backend import LlamaCppBackend
 from hammer_fc.models import resolve
+from machine import machine_lines
 
 BLOCK = 10
 TARGET = 1.4
@@ -73,6 +74,8 @@ def main() -> None:
                 for key in ("generated", "seconds"):
                     totals[mode][key] += figures[key]
         outputs = {mode: _outputs(path) for mode, path in paths.items()}
+    params = modes["reuse"].llm.context_params
+    threads, n_ctx = params.n_threads, params.n_ctx
     for backend in modes.values():
         backend.close()
 
@@ -96,6 +99,12 @@ def main() -> None:
         )
     out = Console()
     out.print(table)
+    for line in machine_lines("llama-cpp-python"):
+        out.print(line)
+    out.print(
+        f"work on each side: the same {len(cases)} cases in prompt order, greedy, up to "
+        f"{args.max_new_tokens} new tokens, threads {threads}, n_ctx {n_ctx}; only reuse_prefix differs"
+    )
     out.print(
         f"reuse / recompute: {ratio:.2f}x (target >= {TARGET}x: {'met' if ratio >= TARGET else 'NOT met'}); "
         f"max_new_tokens={args.max_new_tokens}; identical answers: {len(cases) - len(differ)}/{len(cases)}"

@@ -8,8 +8,15 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from hammer_fc.models import embedded_gguf_path
+
+# Hypothesis' default 200 ms deadline fails examples that are merely slow when other jobs share a
+# 2-core machine (a first example pays imports and caches): no deadline, every test still bounded
+# by its max_examples. A test's own @settings inherits this profile.
+settings.register_profile("hammer", deadline=None)
+settings.load_profile("hammer")
 
 
 def pytest_configure(config: pytest.Config) -> None:

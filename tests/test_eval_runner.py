@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from hammer_fc.errors import HammerError
-from hammer_fc.eval.benches import load_bench, select_cases
-from hammer_fc.eval.runner import run_eval
+from hammer_fc.eval.benches import load_bench, load_benches, select_cases
+from hammer_fc.eval.runner import build_cases, run_eval
+from hammer_fc.inference.grammar import grammar_for_tools
 from hammer_fc.inference.llamacpp_backend import LlamaCppBackend
 from hammer_fc.models import resolve
 from hammer_fc.prompts import render_completion
@@ -150,3 +151,78 @@ def test_cli_run_prints_the_table(paper_bench: str, tmp_path: Path) -> None:
     )
     assert bad.returncode == 2 and "unknown prompt template 'chatml'" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_mask_names_with_the_embedded_model_under_the_grammar(llama: LlamaCppBackend, tmp_path: Path) -> None:
+    """The real model on masked names: under the grammar it can only call the masked functions
+    it was shown, and every such call is stored under the original name with original
+    parameter names; the plain and masked scores and their drop are reported."""
+    benches, seed = "bfcl:simple_python,bfcl:multiple", 3
+    summary = run_eval(
+        "smollm2-135m",
+        benches,
+        backend=llama,
+        out_dir=tmp_path / "run",
+        limit=2,
+        seed=seed,
+        mask_names=True,
+        constrained=True,
+        max_new_tokens=96,
+    )
+    assert summary["constrained"] is True
+    for name in ("bfcl:simple_python", "bfcl:multiple"):
+        result = summary["benches"][name]
+        assert result["cases"] == result["masked"]["cases"] == 2
+        assert result["drop"]["accuracy"] == result["accuracy"] - result["masked"]["accuracy"]
+    cases = {c.key: c for c in build_cases(load_benches(benches), limit=2, seed=seed, mask_names=True)}
+    predictions = _lines(tmp_path / "run" / "predictions.jsonl")
+    assert sorted((p["bench"], p["id"], p["masked"]) for p in predictions) == sorted(cases)
+    read = 0
+    for p in predictions:
+        case = cases[(p["bench"], p["id"], p["masked"])]
+        if p["calls"] is None:  # under the grammar only an answer cut off by the token cap
+            assert "parse_error" in p and not p["output"].endswith("```"), p
+            continue
+        read += 1
+        originals = {t.name: {q.name for q in t.params} for t in case.example.tools}
+        for call in p["calls"]:
+            assert call["name"] in originals  # mapped back (masked) or offered as is (plain)
+            assert set(call["arguments"]) <= originals[call["name"]]
+            if case.masked is not None:
+                shown = case.masked.function_map[call["name"]]
+                assert f'"name": "{shown}"' in p["output"] and f'"{call["name"]}"' not in p["output"]
+    assert read >= len(predictions) // 2
+
+
+class RecordingEcho(GoldEcho):
+    """GoldEcho that keeps the grammar each generate call was given."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[list[str], str | None]] = []
+
+    def generate(self, prompts: list[str], *, max_new_tokens: int, grammar: str | None = None) -> list[str]:
+        self.calls.append((list(prompts), grammar))
+        return list(prompts)
+
+
+def test_constrained_runs_give_each_case_its_own_tools_grammar_and_are_not_resumed_free(
+    tmp_path: Path,
+) -> None:
+    out, bench = tmp_path / "run", "bfcl:multiple"
+    echo = RecordingEcho()
+    summary = run_eval("gold", bench, backend=echo, out_dir=out, limit=3, seed=1, constrained=True)
+    assert summary["constrained"] is True and summary["accuracy"] == 1.0
+    cases = select_cases(load_bench(bench), 3, seed=1)
+    expected = {render_completion(e.calls or []): grammar_for_tools(e.tools, "auto") for e in cases}
+    assert len(echo.calls) == 3  # one case per call: each has its own grammar
+    assert {prompts[0]: grammar for prompts, grammar in echo.calls} == expected
+    with pytest.raises(HammerError, match="constrained=True, not False"):
+        run_eval("gold", bench, backend=GoldEcho(), out_dir=out, limit=3, seed=1)
+
+    free = RecordingEcho()
+    run_eval("gold", bench, backend=free, out_dir=tmp_path / "free", limit=3, seed=1)
+    assert [grammar for _, grammar in free.calls] == [None]  # one batch of 3, no grammar
+    settings = json.loads((tmp_path / "free" / "run.json").read_text())
+    del settings["constrained"]  # a run directory from before the setting existed was free
+    (tmp_path / "free" / "run.json").write_text(json.dumps(settings))
+    run_eval("gold", bench, backend=GoldEcho(), out_dir=tmp_path / "free", limit=3, seed=1)

@@ -19,8 +19,8 @@ from hammer_fc.formats.params import (
     tool_to_function,
     tool_to_xlam,
 )
-from hammer_fc.formats.pytype import format_node, parse_pytype, resolve
-from hammer_fc.schema import Param, Tool
+from hammer_fc.formats.pytype import Resolved, TypeNode, format_node, parse_pytype, resolve
+from hammer_fc.schema import CANONICAL_TYPES, Param, Tool
 
 
 @pytest.mark.parametrize(
@@ -69,9 +69,27 @@ def test_strict_parsing_rejects_what_lenient_parsing_keeps() -> None:
     assert canonical_type("Optional[str]") == ("string", True)
 
 
-@given(st.text(max_size=40))
-def test_lenient_parsing_never_raises(text: str) -> None:
-    resolve(parse_pytype(text).node)
+_TYPE_TEXT = st.one_of(
+    st.text(max_size=40),
+    st.text("[]|,. 'abcintstrListDictOptionalUnionNone", max_size=40),  # near the grammar
+)
+
+
+@given(_TYPE_TEXT)
+def test_lenient_parsing_keeps_what_strict_parsing_reads_and_marks_the_rest_any(text: str) -> None:
+    lenient = parse_pytype(text)
+    resolved = resolve(lenient.node)
+    assert resolved.type in CANONICAL_TYPES
+    try:
+        strict = parse_pytype(text, strict=True)
+    except HammerError:  # outside the grammar: kept verbatim as one opaque ``any``
+        assert lenient.node == TypeNode(text.strip(), kind="opaque")
+        assert resolved == Resolved("any")
+        assert format_node(lenient.node) == text.strip()
+        assert lenient.optional == ("optional" in text.lower())
+    else:
+        assert lenient == strict
+        assert lenient.node.kind != "opaque"
 
 
 _NAMES = st.sampled_from(["str", "int", "float", "bool", "Any", "dict", "list", "None"])

@@ -63,8 +63,14 @@ def quickstart(
     out_dir: Annotated[Path, typer.Option("-o", "--out", help="Where every stage writes.")] = Path(
         "runs/quickstart"
     ),
-    eval_limit: Annotated[int, typer.Option(help="Cases per non-live BFCL category.")] = 3,
+    eval_limit: Annotated[int, typer.Option(help="Cases per non-live BFCL category.")] = 4,
     train_steps: Annotated[int, typer.Option(help="Optimizer steps of the short training run.")] = 6,
+    constrained: Annotated[
+        bool,
+        typer.Option(
+            "--constrained/--free", help="Evaluate under the tool grammar (as hammer serve decodes) or free."
+        ),
+    ] = True,
     seed: int = 0,
     threads: Annotated[int | None, typer.Option(help="llama.cpp threads (default: llama.cpp's).")] = None,
 ) -> None:
@@ -73,7 +79,12 @@ def quickstart(
 
     run_quickstart(
         QuickstartOptions(
-            out_dir=out_dir, eval_limit=eval_limit, train_steps=train_steps, seed=seed, threads=threads
+            out_dir=out_dir,
+            eval_limit=eval_limit,
+            train_steps=train_steps,
+            constrained=constrained,
+            seed=seed,
+            threads=threads,
         )
     )
 

@@ -20,6 +20,11 @@ share the longest prefixes (the llama.cpp backend reuses their KV cache).
 strings (drawn per case from the seed, the bench and the case id; the tools are also
 deduplicated and shuffled, as masking does). The model's answer on it is mapped back to the
 original names and judged like the plain case's.
+
+``constrained`` decodes every case under the grammar ``hammer serve`` builds for its tools
+(``tool_choice: auto``: a call to an offered function with its declared argument types, or
+``[]``), where the backend supports grammars (llama.cpp); the answer format is then always
+readable, and what is judged is the model's choice of function and values.
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ from hammer_fc.inference.base import (
     load_backend,
 )
 from hammer_fc.inference.chat_format import DEFAULT_TEMPLATE, TEMPLATES
+from hammer_fc.inference.grammar import grammar_for_tools
 from hammer_fc.models import resolve
 from hammer_fc.outputs import atomic_output, check_output, check_output_dir
 from hammer_fc.schema import Example, ToolCall
@@ -72,6 +78,9 @@ SUMMARY_MD = "summary.md"
 SETTINGS = "run.json"
 METRICS = ("hammer", "authors")
 """``hammer``: our F1 (one-to-one matching); ``authors``: theirs as well (eval/authors_f1.py)."""
+
+ADDED_SETTINGS = {"constrained": False}
+"""Settings added after run directories existed: a ``run.json`` without one used this value."""
 
 Key = tuple[str, str, bool]
 
@@ -141,6 +150,7 @@ def run_eval(
     seed: int = 0,
     mask_names: bool = False,
     max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+    constrained: bool = False,
     backend_options: dict[str, Any] | None = None,
     console: Console | None = None,
     metric: str = "hammer",
@@ -175,6 +185,7 @@ def run_eval(
         "template": template,
         "seed": seed,
         "max_new_tokens": max_new_tokens,
+        "constrained": constrained,
     }
     _claim(out, settings)
     cases = build_cases(bench_list, limit=limit, seed=seed, mask_names=mask_names)
@@ -185,7 +196,7 @@ def run_eval(
         opened = backend if spec is None else load_backend(spec, backend_name, **(backend_options or {}))
         try:
             throughput = generate_predictions(
-                opened, todo, template, max_new_tokens, out / PREDICTIONS, console
+                opened, todo, template, max_new_tokens, out / PREDICTIONS, console, constrained=constrained
             )
         finally:
             if opened is not backend:
@@ -211,9 +222,10 @@ def _claim(out: Path, settings: dict[str, Any]) -> None:
     if path.is_file():
         previous = json.loads(path.read_text())
         for key, value in settings.items():
-            if previous.get(key) != value:
+            held = previous.get(key, ADDED_SETTINGS.get(key))
+            if held != value:
                 raise HammerError(
-                    f"{out} holds a run with {key}={previous.get(key)!r}, not {value!r}: "
+                    f"{out} holds a run with {key}={held!r}, not {value!r}: "
                     "use another output directory to compare settings",
                     field=key,
                 )
@@ -251,15 +263,20 @@ def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
         yield items[start : start + size]
 
 
-def _generate_chunk(backend: Backend, prompts: list[str], max_new_tokens: int) -> list[tuple[str, str]]:
+def _generate_chunk(
+    backend: Backend, prompts: list[str], max_new_tokens: int, grammar: str | None = None
+) -> list[tuple[str, str]]:
     """(output, error) per prompt; a prompt too long for the context gets an empty output and
     the reason, and the others in its chunk are still generated."""
     try:
-        return [(text, "") for text in backend.generate(prompts, max_new_tokens=max_new_tokens)]
+        texts = backend.generate(prompts, max_new_tokens=max_new_tokens, grammar=grammar)
+        return [(text, "") for text in texts]
     except ContextOverflow as err:
         if len(prompts) == 1:
             return [("", str(err))]
-    return [pair for prompt in prompts for pair in _generate_chunk(backend, [prompt], max_new_tokens)]
+    return [
+        pair for prompt in prompts for pair in _generate_chunk(backend, [prompt], max_new_tokens, grammar)
+    ]
 
 
 def _prediction(case: Case, output: str, error: str) -> dict[str, Any]:
@@ -281,18 +298,27 @@ def _prediction(case: Case, output: str, error: str) -> dict[str, Any]:
 
 
 def generate_predictions(
-    backend: Backend, todo: list[Case], template: str, max_new_tokens: int, path: Path, console: Console
+    backend: Backend,
+    todo: list[Case],
+    template: str,
+    max_new_tokens: int,
+    path: Path,
+    console: Console,
+    *,
+    constrained: bool = False,
 ) -> dict[str, Any]:
     """Generate ``todo`` (in prompt order), appending a prediction line per case to ``path``;
-    the throughput figures (cases, seconds, and prompt-token reuse where the backend counts it)."""
+    the throughput figures (cases, seconds, and prompt-token reuse where the backend counts it).
+    ``constrained``: each case under its own tools' grammar (so one case per call)."""
     prompts = [backend.format(case.shown, template) for case in todo]
     order = sorted(range(len(todo)), key=prompts.__getitem__)
     before = _prefix_stats(backend)
     start = time.perf_counter()
     with progress_bar(console) as progress, path.open("ab") as sink:
         task = progress.add_task(f"generating ({backend.name})", total=len(todo))
-        for chunk in _chunks(order, backend.batch_size):
-            results = _generate_chunk(backend, [prompts[i] for i in chunk], max_new_tokens)
+        for chunk in _chunks(order, 1 if constrained else backend.batch_size):
+            grammar = grammar_for_tools(todo[chunk[0]].shown.tools, "auto") if constrained else None
+            results = _generate_chunk(backend, [prompts[i] for i in chunk], max_new_tokens, grammar)
             for i, (output, error) in zip(chunk, results, strict=True):
                 sink.write(orjson.dumps(_prediction(todo[i], output, error)) + b"\n")
             sink.flush()
