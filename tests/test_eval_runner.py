@@ -151,6 +151,12 @@ def test_cli_run_prints_the_table(paper_bench: str, tmp_path: Path) -> None:
     )
     assert bad.returncode == 2 and "unknown prompt template 'chatml'" in bad.stderr
     assert "Traceback" not in bad.stderr
+    strict = tmp_path / "constrained"
+    done = subprocess.run(
+        [HAMMER, "eval", "run", *args, "--constrained", "-o", str(strict)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads((strict / "run.json").read_text())["constrained"] is True
 
 
 def test_mask_names_with_the_embedded_model_under_the_grammar(llama: LlamaCppBackend, tmp_path: Path) -> None:

@@ -75,6 +75,13 @@ def run(
     no_prefix_reuse: Annotated[
         bool, typer.Option("--no-prefix-reuse", help="Recompute every prompt from scratch (llamacpp).")
     ] = False,
+    constrained: Annotated[
+        bool,
+        typer.Option(
+            "--constrained/--free",
+            help="Decode under the grammar `hammer serve` uses, built from each case's tools.",
+        ),
+    ] = False,
 ) -> None:
     """Run a model on benchmarks: predictions, verdicts and a summary in the run directory."""
     from hammer_fc.eval.runner import run_eval
@@ -102,4 +109,5 @@ def run(
         max_new_tokens=max_new_tokens,
         backend_options=options,
         metric=metric,
+        constrained=constrained,
     )
