@@ -23,7 +23,7 @@ from collections import OrderedDict
 from typing import Any
 
 from hammer_fc.errors import HammerError
-from hammer_fc.formats.params import tool_to_function
+from hammer_fc.formats.params import param_from_spec, tool_to_function
 from hammer_fc.schema import Param, Tool
 
 FENCE_OPEN = "```\n"
@@ -233,6 +233,18 @@ def grammar_for_tools(tools: list[Tool], tool_choice: ToolChoice = "auto", *, pa
     return _DEFAULT_CACHE.get(tools, tool_choice, parallel=parallel)
 
 
+def schema_grammar(schema: dict[str, Any] | None, *, path: str = "schema") -> str:
+    """The GBNF text for one JSON value of ``schema`` (``None``: any JSON object), for
+    ``response_format``; the value's rules are the ones tool arguments get."""
+    if schema is None:
+        return f"root ::= object\n{_PRIMITIVES}\n"
+    head, _, name = path.rpartition(".")
+    param = param_from_spec(name, schema, path=f"{head}." if head else "")
+    builder = _Builder()
+    root = builder.value(param)
+    return "\n".join([f"root ::= {root}", *builder.rules, _PRIMITIVES]) + "\n"
+
+
 class CompiledGrammar:
     """A grammar compiled by llama.cpp for one model's vocabulary, stepped one token at a time.
 
@@ -263,6 +275,7 @@ class CompiledGrammar:
         self._all_array = llama_cpp.llama_token_data_array(
             data=self._all, size=self.n_vocab, selected=-1, sorted=False
         )
+        self._probe_key: Any = None
 
     def allows(self, token: int) -> bool:
         """Whether ``token`` may come next (end-of-generation: whether the text is complete)."""
@@ -289,6 +302,47 @@ class CompiledGrammar:
         self._all_array.data = self._all
         self._llama.llama_sampler_apply(self._sampler, self._llama.byref(self._all_array))
         return int(np.argmax(view["logit"]))
+
+    def forced_bytes(self, probe: Any, *, limit: int) -> tuple[bytes, bool]:
+        """The bytes the grammar allows as the only continuation from here (at most ``limit``),
+        and whether nothing but end-of-generation is allowed after them.
+
+        ``probe`` holds one single-byte token per byte value (``tokens``, ``values``) and the
+        end-of-text token (``eos``): one apply over them says which next bytes are allowed.
+        A clone of the grammar state walks the forced bytes, so this state does not move.
+        """
+        import numpy as np
+
+        if self._probe_key is not probe:
+            self._probe_key = probe
+            size = len(probe.tokens) + 1
+            self._probe = (self._llama.llama_token_data * size)()
+            self._probe_view = np.frombuffer(self._probe, dtype=self._all_view.dtype)
+            self._probe_ids = np.array([*probe.tokens, probe.eos], dtype=np.int32)
+            self._probe_array = self._llama.llama_token_data_array(
+                data=self._probe, size=size, selected=-1, sorted=False
+            )
+        lib, view = self._llama, self._probe_view
+        walker = lib.llama_sampler_clone(self._sampler)
+        out = bytearray()
+        try:
+            while len(out) < limit:
+                view["id"] = self._probe_ids
+                view["logit"] = 0.0
+                self._probe_array.size = len(view)
+                lib.llama_sampler_apply(walker, lib.byref(self._probe_array))
+                allowed = np.flatnonzero(view["logit"] != -np.inf)
+                ids = view["id"][allowed]
+                if probe.eos in ids:
+                    return bytes(out), len(ids) == 1
+                if len(ids) != 1:
+                    break
+                token = int(ids[0])
+                out.append(probe.values[probe.tokens.index(token)])
+                lib.llama_sampler_accept(walker, token)
+        finally:
+            lib.llama_sampler_free(walker)
+        return bytes(out), False
 
     def close(self) -> None:
         if self._sampler:
