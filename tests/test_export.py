@@ -25,6 +25,7 @@ from hammer_fc.export.vocab import PROBE
 from hammer_fc.formats.params import tool_from_function
 from hammer_fc.inference.base import load_backend
 from hammer_fc.inference.grammar import grammar_for_tools
+from hammer_fc.inference.llamacpp_cpu import open_llama
 from hammer_fc.models import load_hf, load_tokenizer, resolve
 from hammer_fc.prompts import parse_calls
 from hammer_fc.schema import Example, Message
@@ -57,7 +58,7 @@ def smol_q4(smol_f16: Path, exports: Path) -> Path:
 
 
 def llama_logits(path: Path, ids: list[int]) -> np.ndarray:
-    llm = llama_cpp.Llama(str(path), n_ctx=256, logits_all=True, n_threads=1, verbose=False)
+    llm = open_llama(path, n_ctx=256, logits_all=True, n_threads=1, verbose=False)
     try:
         llm.eval(ids)
         return np.array(llm.scores[: len(ids)])

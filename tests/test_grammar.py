@@ -23,6 +23,7 @@ from hammer_fc.inference.grammar import (
     grammar_for_tools,
     literal,
 )
+from hammer_fc.inference.llamacpp_cpu import open_llama
 from hammer_fc.prompts import parse_calls, render_completion
 from hammer_fc.schema import Example, Message, ToolCall
 
@@ -82,7 +83,7 @@ TOOL_SETS = {"weather": [WEATHER], "booking": [BOOKING, WEATHER], "ping+odd": [P
 
 @pytest.fixture(scope="module")
 def llm(embedded_gguf: Path) -> Any:
-    return llama_cpp.Llama(str(embedded_gguf), n_ctx=2048, n_threads=2, verbose=False)
+    return open_llama(embedded_gguf, n_ctx=2048, n_threads=2, verbose=False)
 
 
 def accepts(llm: Any, grammar: str, text: str) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import platform
 import random
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -50,20 +49,17 @@ def file_info(path: Path) -> dict[str, Any]:
     }
 
 
-def machine_info(settings: BenchSettings) -> dict[str, Any]:
-    """What the figures were measured on."""
+def machine_info(settings: BenchSettings, paths: list[Path]) -> dict[str, Any]:
+    """What the figures were measured on, including which of llama.cpp's optional CPU paths
+    (AMX, repacked weights) were used for the files measured, and why."""
     import llama_cpp
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from hammer_fc.inference.llamacpp_cpu import cpu_model, cpu_plan
+
+    plans = [cpu_plan(Path(p)) for p in paths]
     return {
-        "cpu": cpu,
+        "cpu": cpu_model(),
+        "cpu_paths": "; ".join(dict.fromkeys(plan.summary for plan in plans)),
         "cores": os.cpu_count(),
         "threads": settings.threads,
         "llama_cpp_python": llama_cpp.__version__,
@@ -91,7 +87,7 @@ def run_bench(
                 raise HammerError(f"the measuring process died: {err}", file=info["path"]) from err
         results.append({**info, **figures})
     return {
-        "machine": machine_info(settings),
+        "machine": machine_info(settings, [Path(p) for p in paths]),
         "settings": {**asdict(settings), "seed": seed},
         "models": results,
     }

@@ -31,7 +31,8 @@ def bench_table(result: dict[str, Any]) -> Table:
         caption=(
             f"{machine['cpu']}, {machine['cores']} cores, threads={machine['threads'] or 'default'}, "
             f"n_ctx={settings['n_ctx']}, median of {settings['repeats']}. Prompts: the Hammer prompt with "
-            "N BFCL tools; tool call: 5 tools, grammar-constrained, cold cache."
+            "N BFCL tools; tool call: 5 tools, grammar-constrained, cold cache. llama.cpp CPU paths: "
+            f"{machine.get('cpu_paths', 'not recorded')}."
         ),
     )
     table.add_column("")

@@ -301,7 +301,7 @@ def _whole_characters(data: bytes) -> bytes:
 
 
 def _open(spec: ModelSpec, *, n_ctx: int | None, n_threads: int | None, n_batch: int) -> Any:
-    import llama_cpp
+    from hammer_fc.inference.llamacpp_cpu import open_llama
 
     path = spec.gguf_path
     if path is None:
@@ -312,8 +312,8 @@ def _open(spec: ModelSpec, *, n_ctx: int | None, n_threads: int | None, n_batch:
         trained = _trained_context(path)
         n_ctx = min(trained, DEFAULT_N_CTX) if trained else DEFAULT_N_CTX
     try:
-        return llama_cpp.Llama(
-            str(path),
+        return open_llama(
+            path,
             n_ctx=n_ctx,
             n_batch=n_batch,
             n_threads=n_threads,
