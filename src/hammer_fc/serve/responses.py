@@ -174,7 +174,7 @@ class AnswerBuilder:
                     "function": {"name": json.loads(match.group(1)), "arguments": ""},
                 }
                 self.tool_calls.append(call)
-                deltas.append({"tool_calls": [{"index": index, **call}]})
+                deltas.append(_head(index, call))
                 self._cursor = match.end()
                 self._state = "arguments"
             elif self._state == "arguments":
@@ -246,8 +246,14 @@ class AnswerBuilder:
                 },
             }
             self.tool_calls.append(call)
-            deltas.append({"tool_calls": [{"index": index, **call}]})
+            deltas.append(_head(index, call))
         return deltas
+
+
+def _head(index: int, call: dict[str, Any]) -> dict[str, Any]:
+    """The delta opening a call: its index, id and name (a copy: the call grows afterwards)."""
+    function = {"name": call["function"]["name"], "arguments": call["function"]["arguments"]}
+    return {"tool_calls": [{"index": index, "id": call["id"], "type": "function", "function": function}]}
 
 
 @dataclass
