@@ -41,9 +41,7 @@ def serve(
     ] = None,
     request_timeout: Annotated[
         float | None,
-        typer.Option(
-            min=0, help="Seconds from arrival to last token, queueing included (408 when past; 0: none; default 300)."
-        ),
+        typer.Option(min=0, help="Seconds per request, queueing included, then 408 (0: none; default 300)."),
     ] = None,
     jump_forward: Annotated[
         bool,
