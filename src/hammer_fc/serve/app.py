@@ -138,13 +138,13 @@ class ChatService:
     def run(self, job: Job, head: dict[str, Any], emit: Emit) -> None:
         """Answer ``job`` through ``emit``: ``("start", delta)`` once decoding begins, then
         ``("deltas", [...])`` (streamed jobs only), and ``("done", Answer)`` or ``("error",
-        APIError)``. A job whose client is gone is dropped without touching the model."""
-        if job.cancel.is_set():
-            return
+        APIError)``; a job whose client is gone or whose time ran out is dropped (without
+        touching the model if it had not started) with a last ``("error", ...)`` that frees its
+        handler."""
         try:
             emit(("done", self._answer(job, head, emit)))
         except _Dropped:
-            pass
+            emit(("error", APIError(499, "the client closed the request", code="client_closed")))
         except APIError as err:
             emit(("error", err))
         except HammerError as err:
@@ -370,7 +370,7 @@ def create_app(
         worker.submit(service.run, job, head, emit)
         handed_over = False
         try:
-            watcher = asyncio.create_task(_watch_disconnect(http, job))
+            watcher = asyncio.create_task(_watch_disconnect(http, job, events))
             try:
                 kind, value = await _next(events, job, request_timeout)
                 while not request.stream and kind != "done":
@@ -391,12 +391,14 @@ def create_app(
     return app
 
 
-async def _watch_disconnect(http: Request, job: Job) -> None:
-    """Cancel ``job`` when its client hangs up (the body is read: the next message is that)."""
+async def _watch_disconnect(http: Request, job: Job, events: asyncio.Queue[tuple[str, Any]]) -> None:
+    """When the client hangs up (the body is read: the next message says so), cancel ``job``
+    and free its handler at once (a queued job is skipped when the worker reaches it)."""
     while True:
         message = await http.receive()
         if message["type"] == "http.disconnect":
             job.cancel.set()
+            events.put_nowait(("error", APIError(499, "the client closed the request", code="client_closed")))
             return
 
 
