@@ -2,7 +2,9 @@
 
 One real uvicorn server on a free port serves the embedded SmolLM2-135M GGUF through the
 llama.cpp backend (constrained decoding on); answers are kept short so each request takes
-seconds. Requests share their tools, so the prompt prefix comes from the KV cache.
+seconds. Prefix KV reuse is off: the same request then always meets the same computation (reuse
+changes how a prompt is split into batches, and with it the last bits of the logits), so a
+streamed answer can be compared with its plain twin token for token.
 """
 
 from __future__ import annotations
@@ -61,7 +63,9 @@ MAX_TOKENS = 64
 
 @pytest.fixture(scope="module")
 def backend() -> Iterator[LlamaCppBackend]:
-    engine = LlamaCppBackend(resolve("smollm2-135m", prefer="gguf"), n_ctx=2048, n_threads=2)
+    engine = LlamaCppBackend(
+        resolve("smollm2-135m", prefer="gguf"), n_ctx=2048, n_threads=2, reuse_prefix=False
+    )
     yield engine
     engine.close()
 
