@@ -242,8 +242,13 @@ class LlamaCppBackend:
             self._probe = BytePieces.of(self)
         forced, complete = constraint.forced_bytes(self._probe, limit=_MAX_FORCED_BYTES)
         whole = _whole_characters(forced)
+        complete = complete and whole == forced
         draft = self.llm.tokenize(whole, add_bos=False, special=False) if whole else []
-        return draft[:room], complete and whole == forced and len(draft) <= room
+        if not complete:
+            # The forced text ends where the model chooses again, and its last token is usually
+            # merged with what follows (``name"`` is written ``name`` + ``":``): leave it out.
+            draft = draft[:-1]
+        return draft[:room], complete and len(draft) <= room
 
     def _piece(self, token: int) -> bytes:
         """The bytes of one token (what ``Llama.detokenize`` joins)."""
