@@ -14,7 +14,7 @@ two ways:
 Runs alternate (off, on, off, on, ...) so that a change in the machine's load hits both; medians
 are reported, and the answers must be identical (checked).
 
-    .venv/bin/python benchmarks/jump_forward.py [--model X.gguf] [--threads N] [--repeats 5]
+    .venv/bin/python benchmarks/jump_forward.py [--model X.gguf] [--threads N] [--repeats 5] [--tools 1,5,20]
 """
 
 from __future__ import annotations
@@ -58,10 +58,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--tokens", type=int, default=256, help="most answer tokens")
+    parser.add_argument("--tools", default=",".join(map(str, TOOL_COUNTS)), help="tool counts, e.g. 1,5,20")
     args = parser.parse_args()
 
     backend = LlamaCppBackend(resolve(args.model, prefer="gguf"), n_ctx=4096, n_threads=args.threads)
-    examples = bench_examples(TOOL_COUNTS, random.Random(0))
+    counts = tuple(int(n) for n in args.tools.split(","))
+    examples = {n: e for n, e in bench_examples(TOOL_COUNTS, random.Random(0)).items() if n in counts}
     rows: list[dict[str, Any]] = []
     try:
         for count, example in sorted(examples.items()):
