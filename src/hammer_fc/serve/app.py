@@ -116,6 +116,8 @@ class ChatService:
         self.grammars = GrammarCache()
         self.count_tokens: Callable[[str], int] | None = getattr(backend, "count_tokens", None)
         self._id_lock = threading.Lock()
+        self.running = False
+        """Whether the worker is on a job now (a cancelled one keeps it until the model stops)."""
 
     def new_id(self, prefix: str) -> str:
         with self._id_lock:
@@ -141,6 +143,7 @@ class ChatService:
         APIError)``; a job whose client is gone or whose time ran out is dropped (without
         touching the model if it had not started) with a last ``("error", ...)`` that frees its
         handler."""
+        self.running = True
         try:
             emit(("done", self._answer(job, head, emit)))
         except _Dropped:
@@ -153,6 +156,8 @@ class ChatService:
             log.exception("request failed")
             message = f"internal error: {type(err).__name__}: {err}"
             emit(("error", APIError(500, message, type="server_error")))
+        finally:
+            self.running = False
 
     def _check(self, job: Job) -> None:
         if job.cancel.is_set():
@@ -330,6 +335,7 @@ def create_app(
             "model": model_name,
             "constrained": constrained,
             "in_flight": in_flight[0],
+            "running": service.running,
             "max_queue": max_queue,
         }
 
