@@ -151,3 +151,40 @@ def test_jump_forward_gives_the_same_answers(backend: LlamaCppBackend) -> None:
         backend.jump_forward = True
         assert backend.generate([prompt], max_new_tokens=96, grammar=grammar)[0] == plain, case.id
     assert backend.stats.jumped_tokens > jumped
+
+
+def test_forced_bytes_are_what_the_grammar_leaves_no_choice_about(backend: LlamaCppBackend) -> None:
+    from hammer_fc.inference.grammar import CompiledGrammar
+    from hammer_fc.inference.llamacpp_backend import BytePieces
+
+    probe = BytePieces.of(backend)
+    with CompiledGrammar('root ::= "ab\u00e9c" ("x" | "y") "zz"', backend.vocab) as grammar:
+        assert grammar.forced_bytes(probe, limit=64) == ("abéc".encode(), False)
+        assert grammar.forced_bytes(probe, limit=2) == (b"ab", False)  # the state did not move
+        for token in backend.llm.tokenize("abécx".encode(), add_bos=False, special=False):
+            grammar.accept(token)
+        assert grammar.forced_bytes(probe, limit=64) == (b"zz", True)
+
+
+def test_response_schema_grammar(backend: LlamaCppBackend) -> None:
+    from hammer_fc.inference.grammar import CompiledGrammar, schema_grammar
+
+    def accepts(grammar: str, text: str) -> bool:
+        with CompiledGrammar(grammar, backend.vocab) as compiled:
+            for token in backend.llm.tokenize(text.encode(), add_bos=False, special=False):
+                if not compiled.allows(token):
+                    return False
+                compiled.accept(token)
+            return compiled.allows(compiled.eos)
+
+    schema = {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "tags": {"type": "array", "items": {"enum": ["a", "b"]}}},
+        "required": ["name"],
+    }
+    grammar = schema_grammar(schema)
+    assert accepts(grammar, '{"name": "x", "tags": ["a", "b"]}') and accepts(grammar, '{"name": "x"}')
+    assert not accepts(grammar, '{"tags": ["a"]}') and not accepts(grammar, '{"name": "x", "tags": ["c"]}')
+    assert accepts(schema_grammar(None), '{"any": [1, {"b": null}]}') and not accepts(
+        schema_grammar(None), "[1]"
+    )
