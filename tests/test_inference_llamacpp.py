@@ -137,9 +137,12 @@ def test_a_length_cut_never_leaves_half_a_character(backend: LlamaCppBackend, ju
 @pytest.mark.slow
 def test_jump_forward_gives_the_same_answers(backend: LlamaCppBackend) -> None:
     """Constrained answers to BFCL cases (1 to 4 tools), with and without jump-forward: the same
-    text; and jump-forward does take tokens from batches."""
+    calls, and the same text but for optional spaces (a batch's logits round slightly unlike
+    one-token steps', which can flip a near-tie between `{"` and `{ "`); and jump-forward does
+    take tokens from batches."""
     from hammer_fc.formats.bfcl import load_bfcl
     from hammer_fc.inference.grammar import grammar_for_tools
+    from hammer_fc.prompts import parse_calls
 
     cases = load_bfcl("simple_python")[:6] + load_bfcl("multiple")[:6] + load_bfcl("parallel")[:3]
     jumped = backend.stats.jumped_tokens
@@ -149,7 +152,10 @@ def test_jump_forward_gives_the_same_answers(backend: LlamaCppBackend) -> None:
         backend.jump_forward = False
         plain = backend.generate([prompt], max_new_tokens=96, grammar=grammar)[0]
         backend.jump_forward = True
-        assert backend.generate([prompt], max_new_tokens=96, grammar=grammar)[0] == plain, case.id
+        jump = backend.generate([prompt], max_new_tokens=96, grammar=grammar)[0]
+        assert "".join(jump.split()) == "".join(plain.split()), case.id
+        if len(backend.tokenize(plain)) < 90:  # complete answers: the same calls
+            assert parse_calls(jump) == parse_calls(plain), case.id
     assert backend.stats.jumped_tokens > jumped
 
 
