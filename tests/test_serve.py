@@ -142,19 +142,18 @@ def test_tool_choice_required_and_named(client: openai.OpenAI) -> None:
 
 
 def streamed(client: openai.OpenAI, messages: list[dict[str, Any]], **kwargs: Any) -> tuple[Any, int]:
-    """The client's own accumulation of a stream (it parses every chunk), and how many chunks
-    carried a piece of some call's arguments."""
+    """The ``openai`` client's own accumulation of a stream (its stream state parses every
+    chunk), and how many chunks carried a piece of some call's arguments."""
+    from openai.lib.streaming.chat import ChatCompletionStreamState
+
     kwargs.setdefault("tools", TOOLS)
     kwargs.setdefault("max_tokens", MAX_TOKENS)
-    with client.chat.completions.stream(model="smol", messages=messages, **kwargs) as stream:
-        fragments = sum(
-            1
-            for event in stream
-            if event.type == "chunk"
-            for call in (event.chunk.choices[0].delta.tool_calls or [] if event.chunk.choices else [])
-            if call.function and call.function.arguments
-        )
-        return stream.get_final_completion(), fragments
+    state, fragments = ChatCompletionStreamState(), 0
+    for chunk in client.chat.completions.create(model="smol", messages=messages, stream=True, **kwargs):
+        state.handle_chunk(chunk)
+        for call in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
+            fragments += bool(call.function and call.function.arguments)
+    return state.current_completion_snapshot, fragments
 
 
 def message_of(completion: Any) -> tuple[Any, ...]:
