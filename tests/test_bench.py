@@ -63,6 +63,7 @@ def test_every_figure_is_measured(result: dict, tiny_ggufs: list[Path]) -> None:
             assert 1 < row["decode_tokens"] <= FAST.decode_tokens
         call = model["tool_call"]
         assert call["ttft_s"] > 0 and 0 < call["output_tokens"] <= FAST.call_tokens
+        assert call["first_delta_s"] > 0
         assert call["output"].startswith("```")  # constrained: the Hammer answer format from token one
         assert call["prompt_tokens"] == rows[TOOL_COUNTS.index(call["tools"])]["prompt_tokens"]
     f16, q8 = result["models"]
@@ -76,6 +77,7 @@ def test_table_lists_every_file(result: dict) -> None:
     text = console.export_text()
     assert "F16" in text and "Q8_0" in text
     assert "prefill tok/s (20 tools" in text and "decode tok/s (5 tools)" in text
+    assert "first delta" in text
 
 
 def test_cli_writes_metrics_and_plot(tmp_path: Path, tiny_ggufs: list[Path]) -> None:

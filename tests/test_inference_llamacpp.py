@@ -3,12 +3,13 @@ grammar-constrained decoding, and backend selection."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import pytest
 
 from hammer_fc.errors import HammerError
-from hammer_fc.inference.base import ContextOverflow, default_backend, load_backend
+from hammer_fc.inference.base import ContextOverflow, StreamingBackend, default_backend, load_backend
 from hammer_fc.inference.llamacpp_backend import LlamaCppBackend, common_prefix
 from hammer_fc.models import resolve
 from hammer_fc.prompts import render_chat, render_prompt
@@ -93,3 +94,105 @@ def test_backend_choice_follows_the_model_spec(tmp_path) -> None:
         load_backend(resolve("smollm2-135m"), "vllm")
     with pytest.raises(HammerError, match="needs an openai"):
         load_backend(resolve("smollm2-135m"), "openai")
+
+
+def test_streamed_pieces_join_to_the_generated_text(backend: LlamaCppBackend) -> None:
+    prompt = "<|im_start|>user\nName three colours.<|im_end|>\n<|im_start|>assistant\n"
+    assert isinstance(backend, StreamingBackend)
+    pieces = list(backend.stream(prompt, max_new_tokens=12))
+    assert [p.tokens for p in pieces[:-1]] == list(range(1, len(pieces)))
+    assert pieces[-1].finish_reason in ("stop", "length") and all(
+        p.finish_reason is None for p in pieces[:-1]
+    )
+    assert "".join(p.text for p in pieces) == backend.generate([prompt], max_new_tokens=12)[0]
+
+
+def test_closing_a_stream_stops_decoding(backend: LlamaCppBackend) -> None:
+    prompt = "<|im_start|>user\nCount from 1 to 100.<|im_end|>\n<|im_start|>assistant\n"
+    before = backend.stats.generated_tokens
+    stream = backend.stream(prompt, max_new_tokens=200)
+    for _ in range(3):
+        next(stream)
+    stream.close()
+    assert backend.stats.generated_tokens - before == 3
+
+
+@pytest.mark.parametrize("jump_forward", [False, True])
+def test_a_length_cut_never_leaves_half_a_character(backend: LlamaCppBackend, jump_forward: bool) -> None:
+    """Under a grammar that forces multi-byte characters, every cut is whole characters and a
+    prefix of the whole answer; some tokens hold only part of a character."""
+    grammar = 'root ::= "🦙 \u00e9t\u00e9 🦙\u4e2d\u6587 ok"'
+    prompt = "<|im_start|>user\nSay it.<|im_end|>\n<|im_start|>assistant\n"
+    backend.jump_forward = jump_forward
+    try:
+        whole = backend.generate([prompt], max_new_tokens=64, grammar=grammar)[0]
+        assert whole == "🦙 été 🦙中文 ok"
+        cuts = [backend.generate([prompt], max_new_tokens=n, grammar=grammar)[0] for n in range(1, 20)]
+    finally:
+        backend.jump_forward = True
+    assert all("\ufffd" not in cut and whole.startswith(cut) for cut in cuts)
+    assert any(a == b != whole for a, b in itertools.pairwise(cuts)), "no token split a character"
+
+
+@pytest.mark.slow
+def test_jump_forward_gives_the_same_answers(backend: LlamaCppBackend) -> None:
+    """Constrained answers to 15 BFCL cases (1 to 4 tools), with and without jump-forward.
+
+    A batch's logits round slightly unlike one-token steps', which can flip a near-tie: on this
+    build one parallel case writes ``{"b_field"`` instead of ``{ "b_field"`` and goes on to a
+    second call. So: every single-call case identical, at most one case different in all, and
+    jump-forward does take tokens from batches."""
+    from hammer_fc.formats.bfcl import load_bfcl
+    from hammer_fc.inference.grammar import grammar_for_tools
+
+    cases = load_bfcl("simple_python")[:6] + load_bfcl("multiple")[:6] + load_bfcl("parallel")[:3]
+    jumped = backend.stats.jumped_tokens
+    different = []
+    for case in cases:
+        prompt = backend.format(case, "hammer")
+        grammar = grammar_for_tools(case.tools, "auto")
+        backend.jump_forward = False
+        plain = backend.generate([prompt], max_new_tokens=96, grammar=grammar)[0]
+        backend.jump_forward = True
+        if backend.generate([prompt], max_new_tokens=96, grammar=grammar)[0] != plain:
+            different.append(case.id)
+    assert not [i for i in different if not i.startswith("parallel")], different
+    assert len(different) <= 1, different
+    assert backend.stats.jumped_tokens > jumped
+
+
+def test_forced_bytes_are_what_the_grammar_leaves_no_choice_about(backend: LlamaCppBackend) -> None:
+    from hammer_fc.inference.grammar import CompiledGrammar
+    from hammer_fc.inference.llamacpp_backend import BytePieces
+
+    probe = BytePieces.of(backend)
+    with CompiledGrammar('root ::= "ab\u00e9c" ("x" | "y") "zz"', backend.vocab) as grammar:
+        assert grammar.forced_bytes(probe, limit=64) == ("abéc".encode(), False)
+        assert grammar.forced_bytes(probe, limit=2) == (b"ab", False)  # the state did not move
+        for token in backend.llm.tokenize("abécx".encode(), add_bos=False, special=False):
+            grammar.accept(token)
+        assert grammar.forced_bytes(probe, limit=64) == (b"zz", True)
+
+
+def test_response_schema_grammar(backend: LlamaCppBackend) -> None:
+    from hammer_fc.inference.grammar import CompiledGrammar, json_schema_grammar
+
+    def accepts(grammar: str, text: str) -> bool:
+        with CompiledGrammar(grammar, backend.vocab) as compiled:
+            for token in backend.llm.tokenize(text.encode(), add_bos=False, special=False):
+                if not compiled.allows(token):
+                    return False
+                compiled.accept(token)
+            return compiled.allows(compiled.eos)
+
+    schema = {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "tags": {"type": "array", "items": {"enum": ["a", "b"]}}},
+        "required": ["name"],
+    }
+    grammar = json_schema_grammar(schema)
+    assert accepts(grammar, '{"name": "x", "tags": ["a", "b"]}') and accepts(grammar, '{"name": "x"}')
+    assert not accepts(grammar, '{"tags": ["a"]}') and not accepts(grammar, '{"name": "x", "tags": ["c"]}')
+    assert accepts(json_schema_grammar({"type": "object"}), '{"any": [1, {"b": null}]}') and not accepts(
+        json_schema_grammar({"type": "object"}), "[1]"
+    )

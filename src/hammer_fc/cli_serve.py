@@ -35,11 +35,33 @@ def serve(
         int | None, typer.Option(help="Context length (default: the model's, at most 8192).")
     ] = None,
     threads: Annotated[int | None, typer.Option(help="llama.cpp threads.")] = None,
+    max_queue: Annotated[
+        int | None,
+        typer.Option(min=0, help="Requests that may wait behind the running one (429 beyond; default 16)."),
+    ] = None,
+    request_timeout: Annotated[
+        float | None,
+        typer.Option(min=0, help="Seconds per request, queueing included, then 408 (0: none; default 300)."),
+    ] = None,
+    jump_forward: Annotated[
+        bool,
+        typer.Option(
+            "--jump-forward/--no-jump-forward",
+            help="Feed text the grammar forces in one batch (llama.cpp; same answers, fewer steps).",
+        ),
+    ] = True,
 ) -> None:
-    """Serve POST /v1/chat/completions (tools, tool_choice, streaming), GET /v1/models, /health."""
+    """Serve POST /v1/chat/completions (tools, tool_choice, token streaming, response_format),
+    GET /v1/models, /health."""
     from hammer_fc.serve import serve as run_server
 
     options = {k: v for k, v in {"n_ctx": n_ctx, "n_threads": threads}.items() if v is not None}
+    if adapter is None:
+        options["jump_forward"] = jump_forward
+    if max_queue is not None:
+        options["max_queue"] = max_queue
+    if request_timeout is not None:
+        options["request_timeout"] = request_timeout or None
     run_server(
         model,
         host=host,

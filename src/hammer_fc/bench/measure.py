@@ -71,6 +71,23 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def _first_delta(backend: Any, prompt: str, grammar: str, max_new_tokens: int) -> float:
+    """Seconds until the stream's first tool-call delta (the call's id and name, what a client
+    can act on), read by the server's own answer builder; the whole answer's time if none."""
+    from hammer_fc.serve.responses import AnswerBuilder
+
+    builder = AnswerBuilder("calls", lambda: "call")
+    start = time.perf_counter()
+    stream = backend.stream(prompt, max_new_tokens=max_new_tokens, grammar=grammar)
+    try:
+        for piece in stream:
+            if any("tool_calls" in delta for delta in builder.feed(piece.text)):
+                break
+    finally:
+        stream.close()
+    return time.perf_counter() - start
+
+
 def measure_model(path: str, examples: dict[int, Example], call_tools: int, settings: BenchSettings) -> dict:
     """All figures for one model file (see the module docstring for what each one means)."""
     from hammer_fc.inference.base import load_backend
@@ -78,8 +95,10 @@ def measure_model(path: str, examples: dict[int, Example], call_tools: int, sett
     from hammer_fc.inference.grammar import grammar_for_tools
     from hammer_fc.models import resolve
     from hammer_fc.prompts import parse_calls
+    from hammer_fc.serve.responses import AnswerBuilder
 
     ChatFormat(template="{{ messages[0]['content'] }}").wrap("x")  # import the renderer before the baseline
+    AnswerBuilder("calls", str)  # and the server's code (the first-delta figure reads with it)
     baseline = _rss_mib()
     start = time.perf_counter()
     backend = load_backend(
@@ -126,6 +145,9 @@ def measure_model(path: str, examples: dict[int, Example], call_tools: int, sett
         ttft_s, _ = _median_time(
             lambda: backend.generate([prompt], max_new_tokens=1, grammar=grammar), settings.repeats
         )
+        first_delta_s, _ = _median_time(
+            lambda: _first_delta(backend, prompt, grammar, settings.call_tokens), settings.repeats
+        )
         before = backend.stats.generated_tokens
         latency_s, texts = _median_time(
             lambda: backend.generate([prompt], max_new_tokens=settings.call_tokens, grammar=grammar),
@@ -138,6 +160,7 @@ def measure_model(path: str, examples: dict[int, Example], call_tools: int, sett
             "prompt_tokens": backend.count_tokens(prompt),
             "output_tokens": (backend.stats.generated_tokens - before) // settings.repeats,
             "ttft_s": ttft_s,
+            "first_delta_s": first_delta_s,
             "latency_s": latency_s,
             "output": texts[0],
             "calls": [c.name for c in calls] if isinstance(calls, list) else None,

@@ -55,6 +55,7 @@ def bench_table(result: dict[str, Any]) -> Table:
             [_fmt(m["prompts"][i]["decode_tok_s"]) for m in models],
         )
     row("tool call: first token (s)", [_fmt(m["tool_call"]["ttft_s"], 2) for m in models])
+    row("tool call: first delta, id + name (s)", [_fmt(m["tool_call"]["first_delta_s"], 2) for m in models])
     row("tool call: whole answer (s)", [_fmt(m["tool_call"]["latency_s"], 2) for m in models])
     row("tool call: answer tokens", [str(m["tool_call"]["output_tokens"]) for m in models])
     row("tool call: right function", ["yes" if m["tool_call"]["right_function"] else "no" for m in models])
@@ -99,6 +100,7 @@ def bench_plot(result: dict[str, Any], out: Path) -> Path:
         axes[1, 1],
         {
             "time to first token": [m["tool_call"]["ttft_s"] for m in models],
+            "time to first delta": [m["tool_call"]["first_delta_s"] for m in models],
             "whole tool call": [m["tool_call"]["latency_s"] for m in models],
         },
         "One tool call (5 tools, constrained)",

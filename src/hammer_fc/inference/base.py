@@ -4,10 +4,16 @@ A backend turns an :class:`~hammer_fc.schema.Example` into the request it sends 
 prompt text for local models, a chat request for an OpenAI-compatible server) and generates
 greedily from a batch of those (:meth:`generate`). Evaluation and serving only ever see this
 protocol, so a new backend is one module that implements it.
+
+Streaming is a capability, not a backend name: a backend that can hand out its answer token by
+token (and stop when its consumer stops asking) also implements :class:`StreamingBackend`, and
+the server checks for that protocol.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from hammer_fc.errors import HammerError
@@ -25,6 +31,19 @@ class ContextOverflow(HammerError):
     def __init__(self, message: str, *, index: int) -> None:
         super().__init__(message, field="prompt")
         self.index = index
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One step of a streamed answer: the text it added and where the answer stands."""
+
+    text: str
+    """New text, whole characters only (a character split over tokens waits for its last byte)."""
+    tokens: int
+    """Tokens generated so far."""
+    finish_reason: str | None = None
+    """Set on the last piece: ``"stop"`` (end of turn or the grammar is complete) or
+    ``"length"`` (``max_new_tokens`` reached)."""
 
 
 @runtime_checkable
@@ -46,6 +65,20 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Free the model (llama.cpp contexts must be closed before interpreter shutdown)."""
+        ...
+
+
+@runtime_checkable
+class StreamingBackend(Backend, Protocol):
+    """A backend that streams one answer as it decodes it."""
+
+    def stream(self, prompt: str, *, max_new_tokens: int, grammar: str | None = None) -> Iterator[Piece]:
+        """Greedy continuation of ``prompt`` piece by piece, the last with its finish reason.
+
+        Decoding happens while the consumer iterates: closing the generator (or just no longer
+        asking) stops the model within a token. The pieces' texts joined are what
+        :meth:`Backend.generate` returns. A prompt that does not fit raises
+        :class:`ContextOverflow` on the first ``next``."""
         ...
 
 

@@ -937,6 +937,7 @@ class CompiledGrammar:
         self._all_array = llama_cpp.llama_token_data_array(
             data=self._all, size=self.n_vocab, selected=-1, sorted=False
         )
+        self._probe_key: Any = None
 
     def allows(self, token: int) -> bool:
         """Whether ``token`` may come next (end-of-generation: whether the text is complete)."""
@@ -963,6 +964,47 @@ class CompiledGrammar:
         self._all_array.data = self._all
         self._llama.llama_sampler_apply(self._sampler, self._llama.byref(self._all_array))
         return int(np.argmax(view["logit"]))
+
+    def forced_bytes(self, probe: Any, *, limit: int) -> tuple[bytes, bool]:
+        """The bytes the grammar allows as the only continuation from here (at most ``limit``),
+        and whether nothing but end-of-generation is allowed after them.
+
+        ``probe`` holds one single-byte token per byte value (``tokens``, ``values``) and the
+        end-of-text token (``eos``): one apply over them says which next bytes are allowed.
+        A clone of the grammar state walks the forced bytes, so this state does not move.
+        """
+        import numpy as np
+
+        if self._probe_key is not probe:
+            self._probe_key = probe
+            size = len(probe.tokens) + 1
+            self._probe = (self._llama.llama_token_data * size)()
+            self._probe_view = np.frombuffer(self._probe, dtype=self._all_view.dtype)
+            self._probe_ids = np.array([*probe.tokens, probe.eos], dtype=np.int32)
+            self._probe_array = self._llama.llama_token_data_array(
+                data=self._probe, size=size, selected=-1, sorted=False
+            )
+        lib, view = self._llama, self._probe_view
+        walker = lib.llama_sampler_clone(self._sampler)
+        out = bytearray()
+        try:
+            while len(out) < limit:
+                view["id"] = self._probe_ids
+                view["logit"] = 0.0
+                self._probe_array.size = len(view)
+                lib.llama_sampler_apply(walker, lib.byref(self._probe_array))
+                allowed = np.flatnonzero(view["logit"] != -np.inf)
+                ids = view["id"][allowed]
+                if probe.eos in ids:
+                    return bytes(out), len(ids) == 1
+                if len(ids) != 1:
+                    break
+                token = int(ids[0])
+                out.append(probe.values[probe.tokens.index(token)])
+                lib.llama_sampler_accept(walker, token)
+        finally:
+            lib.llama_sampler_free(walker)
+        return bytes(out), False
 
     def close(self) -> None:
         if self._sampler:

@@ -18,16 +18,23 @@ only when the favourite token is not allowed does the whole vocabulary get maske
 
 from __future__ import annotations
 
+import codecs
+import ctypes
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from hammer_fc.errors import HammerError
-from hammer_fc.inference.base import ContextOverflow
+from hammer_fc.inference.base import ContextOverflow, Piece
 from hammer_fc.inference.chat_format import ChatFormat, render_case
 from hammer_fc.models import ModelSpec
 from hammer_fc.schema import Example
 
 DEFAULT_N_CTX = 8192
+_MAX_FORCED_BYTES = 256
+"""Longest forced text fed in one batch (a long function name is well under it)."""
 
 
 @dataclass
@@ -38,6 +45,8 @@ class PrefixStats:
     prompt_tokens: int = 0
     reused_tokens: int = 0
     generated_tokens: int = 0
+    jumped_tokens: int = 0
+    """Generated tokens that came from a jump-forward batch rather than a decode step each."""
 
     @property
     def reuse_share(self) -> float:
@@ -67,12 +76,14 @@ class LlamaCppBackend:
         n_threads: int | None = None,
         n_batch: int = 512,
         reuse_prefix: bool = True,
+        jump_forward: bool = True,
         llama: Any = None,
     ) -> None:
         """Open ``spec.gguf_path`` (or wrap an already open ``llama``, e.g. a test's shared one).
 
         ``n_ctx`` defaults to the model's training context capped at :data:`DEFAULT_N_CTX`;
         ``n_threads`` to llama.cpp's choice (on a busy machine fewer threads decode faster).
+        ``jump_forward`` feeds text a grammar forces as one batch (see :meth:`_decode`).
         """
         if spec.adapter is not None:
             raise HammerError(
@@ -93,7 +104,10 @@ class LlamaCppBackend:
             llama.model
         )
         self.reuse_prefix = reuse_prefix and not recurrent
+        self.jump_forward = jump_forward
         self.stats = PrefixStats()
+        self._buffer = (ctypes.c_char * 64)()
+        self._probe: BytePieces | None = None
 
     def format(self, example: Example, template: str) -> str:
         return render_case(example, template, self.chat)
@@ -112,19 +126,85 @@ class LlamaCppBackend:
     def generate(self, prompts: list[str], *, max_new_tokens: int, grammar: str | None = None) -> list[str]:
         outputs = []
         for index, prompt in enumerate(prompts):
-            tokens = self.tokenize(prompt)
-            room = self.n_ctx - len(tokens)
-            if room < 1 or not tokens:
-                raise ContextOverflow(
-                    f"the prompt is {len(tokens)} tokens, the context holds {self.n_ctx}", index=index
-                )
-            outputs.append(self._complete(tokens, min(max_new_tokens, room), grammar))
+            pieces = self._stream(prompt, max_new_tokens, grammar, index)
+            outputs.append("".join(piece.text for piece in pieces))
         return outputs
 
-    def _complete(self, tokens: list[int], max_new_tokens: int, grammar: str | None) -> str:
-        import numpy as np
+    def stream(self, prompt: str, *, max_new_tokens: int, grammar: str | None = None) -> Iterator[Piece]:
+        return self._stream(prompt, max_new_tokens, grammar, 0)
 
-        llm, lib = self.llm, self._lib
+    def _stream(self, prompt: str, max_new_tokens: int, grammar: str | None, index: int) -> Iterator[Piece]:
+        """Check that the prompt fits (raising now, not on the first ``next``), then decode."""
+        tokens = self.tokenize(prompt)
+        room = self.n_ctx - len(tokens)
+        if room < 1 or not tokens:
+            raise ContextOverflow(
+                f"the prompt is {len(tokens)} tokens, the context holds {self.n_ctx}", index=index
+            )
+        return self._decode(tokens, min(max_new_tokens, room), grammar)
+
+    def _decode(self, tokens: list[int], max_new_tokens: int, grammar: str | None) -> Iterator[Piece]:
+        """The decode loop; one :class:`Piece` per generated token, then the finish reason.
+
+        Text leaves through an incremental UTF-8 decoder, so a character whose bytes span
+        tokens is sent once whole, and a cut (token limit, closed stream) inside one drops
+        its first bytes instead of leaving U+FFFD at the end.
+
+        With jump-forward on, wherever the grammar leaves only one way to continue, the forced
+        text's tokens are evaluated in one batch with the token just chosen, and each is kept
+        only while it is the token constrained greedy decoding picks from the batch's logits
+        at that place: the model sees exactly the tokens it would have chosen, and at the first
+        disagreement the rest of the batch is dropped from the KV cache.
+        """
+        llm = self.llm
+        self._prefill(tokens)
+        constraint = self._grammar(grammar) if grammar is not None else None
+        jump = self.jump_forward and constraint is not None
+        text = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        count, finish = 0, "length"
+        try:
+            logits = self._logits(-1)
+            while count < max_new_tokens:
+                token = int(np.argmax(logits)) if constraint is None else constraint.best(logits)
+                if self._lib.llama_vocab_is_eog(self.vocab, token):
+                    finish = "stop"
+                    break
+                if constraint is not None:
+                    constraint.accept(token)
+                count += 1
+                yield Piece(text.decode(self._piece(token)), count)
+                if count >= max_new_tokens:
+                    break
+                draft, complete = self._draft(constraint, max_new_tokens - count) if jump else ([], False)
+                if not draft:
+                    if complete:
+                        finish = "stop"  # only end-of-generation is left: no need to ask the model
+                        break
+                    llm.eval([token])
+                    logits = self._logits(-1)
+                    continue
+                rows = self._eval_rows([token, *draft])
+                taken = 0
+                while taken < len(draft) and constraint.best(rows[taken]) == draft[taken]:
+                    constraint.accept(draft[taken])
+                    count += 1
+                    self.stats.jumped_tokens += 1
+                    yield Piece(text.decode(self._piece(draft[taken])), count)
+                    taken += 1
+                if taken == len(draft) and complete:
+                    finish = "stop"
+                    break
+                llm.n_tokens -= len(draft) - taken  # the next eval drops the unused cells
+                logits = rows[taken]
+            yield Piece("", count, finish)
+        finally:
+            if constraint is not None:
+                constraint.close()
+            self.stats.generated_tokens += count
+
+    def _prefill(self, tokens: list[int]) -> None:
+        """Evaluate the prompt, keeping the KV cells of the prefix it shares with the last one."""
+        llm = self.llm
         keep = 0
         if self.reuse_prefix:
             # At least the last prompt token is evaluated again: its logits start the answer.
@@ -137,24 +217,46 @@ class LlamaCppBackend:
         self.stats.prompts += 1
         self.stats.prompt_tokens += len(tokens)
         self.stats.reused_tokens += keep
-        constraint = self._grammar(grammar) if grammar is not None else None
-        out: list[int] = []
-        try:
-            for _ in range(max_new_tokens):
-                logits = np.ctypeslib.as_array(lib.llama_get_logits_ith(llm.ctx, -1), shape=(self.n_vocab,))
-                token = int(np.argmax(logits)) if constraint is None else constraint.best(logits)
-                if lib.llama_vocab_is_eog(self.vocab, token):
-                    break
-                if constraint is not None:
-                    constraint.accept(token)
-                out.append(token)
-                if len(out) < max_new_tokens:
-                    llm.eval([token])
-        finally:
-            if constraint is not None:
-                constraint.close()
-        self.stats.generated_tokens += len(out)
-        return llm.detokenize(out).decode("utf-8", errors="replace")
+
+    def _logits(self, index: int) -> Any:
+        row = self._lib.llama_get_logits_ith(self.llm.ctx, index)
+        return np.ctypeslib.as_array(row, shape=(self.n_vocab,))
+
+    def _eval_rows(self, tokens: list[int]) -> Any:
+        """Evaluate ``tokens`` in one batch and return the next-token logits after each of them
+        (``Llama.eval`` keeps only the last row unless the whole context keeps all)."""
+        llm = self.llm
+        n_past = llm.n_tokens
+        llm._ctx.kv_cache_seq_rm(-1, n_past, -1)
+        llm._batch.set_batch(batch=tokens, n_past=n_past, logits_all=True)
+        llm._ctx.decode(llm._batch)
+        llm.input_ids[n_past : n_past + len(tokens)] = tokens
+        llm.n_tokens = n_past + len(tokens)
+        logits = self._lib.llama_get_logits(llm.ctx)
+        return np.ctypeslib.as_array(logits, shape=(len(tokens), self.n_vocab)).copy()
+
+    def _draft(self, constraint: Any, room: int) -> tuple[list[int], bool]:
+        """The tokens of the text the grammar forces next (at most ``room``), and whether the
+        answer is complete after it."""
+        if self._probe is None:
+            self._probe = BytePieces.of(self)
+        forced, complete = constraint.forced_bytes(self._probe, limit=_MAX_FORCED_BYTES)
+        whole = _whole_characters(forced)
+        complete = complete and whole == forced
+        draft = self.llm.tokenize(whole, add_bos=False, special=False) if whole else []
+        if not complete:
+            # The forced text ends where the model chooses again, and its last token is usually
+            # merged with what follows (``name"`` is written ``name`` + ``":``): leave it out.
+            draft = draft[:-1]
+        return draft[:room], complete and len(draft) <= room
+
+    def _piece(self, token: int) -> bytes:
+        """The bytes of one token (what ``Llama.detokenize`` joins)."""
+        size = self._lib.llama_token_to_piece(self.vocab, token, self._buffer, len(self._buffer), 0, False)
+        if size < 0:  # the buffer is too small: llama.cpp says how big it must be
+            self._buffer = (ctypes.c_char * -size)()
+            size = self._lib.llama_token_to_piece(self.vocab, token, self._buffer, -size, 0, False)
+        return bytes(self._buffer[:size])
 
     def _grammar(self, grammar: str) -> Any:
         """A fresh grammar state for one answer."""
@@ -164,6 +266,43 @@ class LlamaCppBackend:
 
     def close(self) -> None:
         self.llm.close()
+
+
+@dataclass(frozen=True)
+class BytePieces:
+    """Tokens whose text is one byte (a byte-level vocabulary has all 256) and the end-of-text
+    token: asking the grammar which of them may come next tells which bytes it allows."""
+
+    tokens: list[int]
+    values: bytes
+    eos: int
+
+    @classmethod
+    def of(cls, backend: LlamaCppBackend) -> BytePieces:
+        found: dict[int, int] = {}
+        for token in range(backend.n_vocab):
+            if backend._lib.llama_vocab_is_control(backend.vocab, token):
+                continue
+            piece = backend._piece(token)
+            if len(piece) == 1:
+                found.setdefault(piece[0], token)
+        ordered = sorted(found.items())
+        eos = backend._lib.llama_vocab_eos(backend.vocab)
+        return cls([t for _, t in ordered], bytes(b for b, _ in ordered), eos)
+
+
+def _whole_characters(data: bytes) -> bytes:
+    """``data`` up to its last complete UTF-8 character."""
+    end = len(data)
+    for back in range(1, min(4, len(data)) + 1):
+        byte = data[-back]
+        if byte < 0x80:
+            break
+        if byte >= 0xC0:  # a lead byte: is its character complete?
+            need = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            end = len(data) if back >= need else len(data) - back
+            break
+    return data[:end]
 
 
 def _open(spec: ModelSpec, *, n_ctx: int | None, n_threads: int | None, n_batch: int) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hammer_fc.serve.app import create_app
+from hammer_fc.serve.app import DEFAULT_MAX_QUEUE, DEFAULT_REQUEST_TIMEOUT, create_app
 from hammer_fc.serve.server import BackgroundServer, run
 
 
@@ -19,6 +19,8 @@ def serve(
     max_new_tokens: int | None = None,
     adapter: str | None = None,
     backend: str | None = None,
+    max_queue: int = DEFAULT_MAX_QUEUE,
+    request_timeout: float | None = DEFAULT_REQUEST_TIMEOUT,
     **backend_options: Any,
 ) -> None:
     """Load ``model`` (a GGUF runs in llama.cpp) and serve it until interrupted."""
@@ -34,6 +36,8 @@ def serve(
             "merge and export it with `hammer export`, or serve it with --free",
             field="model",
         )
+    if chosen != "llamacpp":
+        backend_options.pop("jump_forward", None)  # a llama.cpp option; nothing to jump without a grammar
     engine = load_backend(spec, chosen, **backend_options)
     try:
         app = create_app(
@@ -42,6 +46,8 @@ def serve(
             constrained=constrained,
             model_name=spec.label or model,
             max_new_tokens=max_new_tokens or DEFAULT_MAX_NEW_TOKENS,
+            max_queue=max_queue,
+            request_timeout=request_timeout,
         )
         run(app, host=host, port=port)
     finally:

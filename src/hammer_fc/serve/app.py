@@ -2,23 +2,27 @@
 
 A request is read into an :class:`~hammer_fc.schema.Example`, rendered with the same Hammer
 prompt template evaluation uses, decoded (under a grammar built from its tools unless the
-server runs ``--free``), and the text is read back with the same parser evaluation uses. The
-model runs on a single worker thread: requests queue there in arrival order while the event
-loop stays free to accept, validate and reject others. Every failure a client can cause is a
-4xx with OpenAI's error body; a failure of ours is a 500 with the same body, never a hang.
+server runs ``--free``), and read back as it is decoded (:class:`AnswerBuilder`). The model
+runs on a single worker thread; the event loop stays free to accept, validate and reject.
+
+Abandoned work is dropped: the worker checks between tokens whether the client is still there
+and whether the request is past ``request_timeout`` (an OpenAI-style 408), and stops the model
+when not. At most ``max_queue`` requests wait behind the running one; more get a 429. Every
+failure a client can cause is a 4xx with OpenAI's error body; a failure of ours is a 500 with
+the same body, never a hang.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -29,16 +33,33 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 from hammer_fc.errors import HammerError
-from hammer_fc.inference.base import DEFAULT_MAX_NEW_TOKENS, Backend, ContextOverflow
+from hammer_fc.inference.base import DEFAULT_MAX_NEW_TOKENS, Backend, ContextOverflow, StreamingBackend
 from hammer_fc.inference.chat_format import DEFAULT_TEMPLATE, TEMPLATES
 from hammer_fc.inference.grammar import GrammarCache, ToolChoice, forced_function
-from hammer_fc.prompts import parse_calls, render_completion
-from hammer_fc.schema import Example, ToolCall
+from hammer_fc.prompts import render_completion
+from hammer_fc.schema import Example
 from hammer_fc.serve.protocol import APIError, ChatRequest, validation_error
-from hammer_fc.serve.request import read_request
-from hammer_fc.serve.responses import Answer, chunks, completion, sse
+from hammer_fc.serve.request import read_request, read_response_format
+from hammer_fc.serve.responses import (
+    DONE,
+    Answer,
+    AnswerBuilder,
+    StopFilter,
+    chunk,
+    complete_calls,
+    completion,
+    sse,
+    usage_chunk,
+)
 
 log = logging.getLogger("hammer_fc.serve")
+
+DEFAULT_MAX_QUEUE = 16
+"""Requests that may wait behind the running one (each takes seconds on a CPU)."""
+DEFAULT_REQUEST_TIMEOUT = 300.0
+"""Seconds from arrival to the last token, queueing included."""
+
+__all__ = ["ChatService", "Job", "complete_calls", "create_app"]
 
 
 @dataclass
@@ -49,51 +70,58 @@ class Job:
     tool_choice: ToolChoice
     parallel: bool
     max_new_tokens: int
+    stop: list[str] = field(default_factory=list)
+    response_grammar: str | None = None
+    stream: bool = False
+    deadline: float = float("inf")
+    cancel: threading.Event = field(default_factory=threading.Event)
+    """Set when the client has gone or its answer timed out: the worker drops the job."""
 
 
-def complete_calls(text: str) -> list[ToolCall]:
-    """The complete calls at the start of an answer cut off by the token limit.
+class _Dropped(Exception):
+    """The job was cancelled while the model ran: stop quietly, nobody is listening."""
 
-    Under the grammar a cut-off answer is a prefix of ```` ```\n[call, call, ...````; the
-    calls before the cut are whole, and a client is better served by them (with
-    ``finish_reason: "length"``) than by the raw fragment.
-    """
-    body = text.lstrip()
-    body = body[3:].lstrip() if body.startswith("```") else body
-    if not body.startswith("["):
-        return []
-    decoder, objects, position = json.JSONDecoder(), [], 1
-    while True:
-        position += len(body[position:]) - len(body[position:].lstrip())
-        try:
-            value, position = decoder.raw_decode(body, position)
-        except ValueError:
-            break
-        objects.append(value)
-        rest = body[position:].lstrip()
-        if not rest.startswith(","):
-            break
-        position = len(body) - len(rest) + 1
-    parsed = parse_calls(json.dumps(objects)) if objects else []
-    return parsed if isinstance(parsed, list) else []
+
+Emit = Callable[[tuple[str, Any]], None]
+
+
+def _timeout(limit: float | None) -> APIError:
+    return APIError(
+        408,
+        f"the request was not answered within the server's time limit ({limit:g} s, --request-timeout)",
+        type="timeout_error",
+        code="request_timeout",
+    )
 
 
 class ChatService:
     """Everything between a validated request and an :class:`Answer` (runs on the worker)."""
 
     def __init__(
-        self, backend: Any, *, template: str, constrained: bool, model_name: str, rng: random.Random
+        self,
+        backend: Any,
+        *,
+        template: str,
+        constrained: bool,
+        model_name: str,
+        rng: random.Random,
+        request_timeout: float | None = None,
     ) -> None:
         self.backend = backend
         self.template = template
         self.constrained = constrained
         self.model_name = model_name
         self.rng = rng
+        self.request_timeout = request_timeout
         self.grammars = GrammarCache()
         self.count_tokens: Callable[[str], int] | None = getattr(backend, "count_tokens", None)
+        self._id_lock = threading.Lock()
+        self.running = False
+        """Whether the worker is on a job now (a cancelled one keeps it until the model stops)."""
 
-    def _id(self, prefix: str) -> str:
-        return f"{prefix}{self.rng.getrandbits(96):024x}"
+    def new_id(self, prefix: str) -> str:
+        with self._id_lock:
+            return f"{prefix}{self.rng.getrandbits(96):024x}"
 
     def _room(self, prompt_tokens: int | None) -> int | None:
         """Tokens left for the answer, or a 400 when the prompt alone fills the context."""
@@ -116,45 +144,103 @@ class ChatService:
             return None
         return self.grammars.get(job.example.tools, job.tool_choice, parallel=job.parallel)
 
-    def answer(self, job: Job) -> Answer:
+    def run(self, job: Job, head: dict[str, Any], emit: Emit) -> None:
+        """Answer ``job`` through ``emit``: ``("start", delta)`` once decoding begins, then
+        ``("deltas", [...])`` (streamed jobs only), and ``("done", Answer)`` or ``("error",
+        APIError)``; a job whose client is gone or whose time ran out is dropped (without
+        touching the model if it had not started) with a last ``("error", ...)`` that frees its
+        handler."""
+        self.running = True
+        try:
+            emit(("done", self._answer(job, head, emit)))
+        except _Dropped:
+            emit(("error", APIError(499, "the client closed the request", code="client_closed")))
+        except APIError as err:
+            emit(("error", err))
+        except HammerError as err:
+            emit(("error", APIError(400, str(err), param=err.field)))
+        except Exception as err:  # a bug of ours: a 500 with a body, and the worker lives on
+            log.exception("request failed")
+            message = f"internal error: {type(err).__name__}: {err}"
+            emit(("error", APIError(500, message, type="server_error")))
+        finally:
+            self.running = False
+
+    def _check(self, job: Job) -> None:
+        if job.cancel.is_set():
+            raise _Dropped
+        if time.monotonic() > job.deadline:
+            raise _timeout(self.request_timeout)
+
+    def _answer(self, job: Job, head: dict[str, Any], emit: Emit) -> Answer:
+        self._check(job)
         prompt = self.backend.format(job.example, self.template)
         prompt_tokens = self.count_tokens(prompt) if self.count_tokens else None
         room = self._room(prompt_tokens)
         max_new = job.max_new_tokens if room is None else min(job.max_new_tokens, room)
         offered = bool(job.example.tools) and job.tool_choice != "none"
-        grammar = self.grammar(job)
-        if self.constrained and job.tool_choice == "none":
+        grammar, mode = job.response_grammar, "text"
+        if offered and self.constrained:
+            grammar = self.grammars.get(job.example.tools, job.tool_choice, parallel=job.parallel)
+            mode = "calls"
+        elif offered:
+            mode = "held"
+        builder = AnswerBuilder(mode, lambda: self.new_id("call_"))
+        stop = StopFilter(job.stop)
+        finish, tokens = "stop", None
+
+        def take(text: str) -> None:
+            deltas = builder.feed(stop.feed(text))
+            if deltas and job.stream:
+                emit(("deltas", deltas))
+
+        if self.constrained and job.tool_choice == "none" and grammar is None and job.example.tools:
             # The grammar would allow exactly one answer, no call: no need to ask the model.
-            text = render_completion([])
+            emit(("start", builder.opening()))
+            take(render_completion([]))
+            tokens = self.count_tokens(builder.text) if self.count_tokens else None
+        elif isinstance(self.backend, StreamingBackend):
+            try:
+                pieces = self.backend.stream(prompt, max_new_tokens=max_new, grammar=grammar)
+            except ContextOverflow as err:
+                raise APIError(400, err.message, param="messages", code="context_length_exceeded") from None
+            emit(("start", builder.opening()))
+            try:
+                for piece in pieces:
+                    self._check(job)
+                    take(piece.text)
+                    tokens = piece.tokens
+                    finish = piece.finish_reason or finish
+                    if stop.hit:
+                        finish = "stop"
+                        break
+            finally:
+                pieces.close()  # stops the model now if we left early
         else:
             try:
                 text = self.backend.generate([prompt], max_new_tokens=max_new, grammar=grammar)[0]
             except ContextOverflow as err:
                 raise APIError(400, err.message, param="messages", code="context_length_exceeded") from None
-        completion_tokens = self.count_tokens(text) if self.count_tokens else None
-        parsed = parse_calls(text)
-        # An unreadable answer was cut off by the token limit (under a grammar nothing else can
-        # make it unreadable); its complete calls are still worth returning.
-        cut_off = not isinstance(parsed, list) and (
-            grammar is not None or (completion_tokens is not None and completion_tokens >= max_new)
-        )
-        if not offered:
-            calls = []
-        elif isinstance(parsed, list):
-            calls = parsed
-        else:
-            calls = complete_calls(text) if cut_off else []
-        finish = "length" if cut_off else "tool_calls" if calls else "stop"
+            self._check(job)
+            emit(("start", builder.opening()))
+            tokens = self.count_tokens(text) if self.count_tokens else None
+            finish = "length" if tokens is not None and tokens >= max_new else "stop"
+            take(text)
+            if stop.hit:
+                finish = "stop"
+        take(stop.flush())
+        deltas, finish = builder.finish(finish)
+        if deltas and job.stream:
+            emit(("deltas", deltas))
         return Answer(
-            id=self._id("chatcmpl-"),
-            created=int(time.time()),
+            id=head["id"],
+            created=head["created"],
             model=self.model_name,
-            calls=calls,
-            call_ids=[self._id("call_") for _ in calls],
-            text=text,
+            tool_calls=builder.tool_calls,
+            content=builder.content,
             finish_reason=finish,
             prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
+            completion_tokens=tokens,
         )
 
 
@@ -165,11 +251,22 @@ def _job(request: ChatRequest, default_max_new_tokens: int) -> Job:
     tool_choice = request.tool_choice
     if (tool_choice == "required" or isinstance(tool_choice, dict)) and not example.tools:
         raise HammerError("tool_choice asks for a call but no tools are given", field="tool_choice")
+    response_grammar = read_response_format(request.response_format)
+    if response_grammar is not None and example.tools and tool_choice != "none":
+        raise HammerError(
+            "response_format shapes a text answer: with tools, set tool_choice to none",
+            field="response_format",
+        )
+    if request.stream_options is not None and not request.stream:
+        raise HammerError("stream_options needs stream: true", field="stream_options")
     return Job(
         example=example,
         tool_choice=tool_choice,
         parallel=request.parallel_tool_calls,
         max_new_tokens=request.max_completion_tokens or request.max_tokens or default_max_new_tokens,
+        stop=request.stop,
+        response_grammar=response_grammar,
+        stream=request.stream,
     )
 
 
@@ -181,18 +278,32 @@ def create_app(
     model_name: str = "hammer",
     max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
     seed: int = 0,
+    max_queue: int = DEFAULT_MAX_QUEUE,
+    request_timeout: float | None = DEFAULT_REQUEST_TIMEOUT,
 ) -> FastAPI:
     """The ASGI app serving ``backend``: prompts rendered by ``backend.format(example,
     template)``; with the backend's ``count_tokens`` and ``n_ctx`` an over-long prompt is refused
-    (400) rather than truncated. ``seed`` makes the completion and call ids reproducible."""
+    (400) rather than truncated. ``seed`` makes the completion and call ids reproducible.
+    ``max_queue`` requests may wait behind the running one (429 beyond); ``request_timeout``
+    seconds (``None``: no limit) bound each request from arrival to its last token (408)."""
+    if max_queue < 0:
+        raise HammerError("max_queue must be 0 or more", field="max_queue")
+    if request_timeout is not None and request_timeout <= 0:
+        raise HammerError("request_timeout must be positive", field="request_timeout")
     if template not in TEMPLATES:
         raise HammerError(
             f"unknown prompt template {template!r} (choose from {', '.join(TEMPLATES)})", field="template"
         )
     service = ChatService(
-        backend, template=template, constrained=constrained, model_name=model_name, rng=random.Random(seed)
+        backend,
+        template=template,
+        constrained=constrained,
+        model_name=model_name,
+        rng=random.Random(seed),
+        request_timeout=request_timeout,
     )
     worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hammer-model")
+    in_flight = [0]  # requests admitted and not yet answered (touched on the event loop only)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -226,7 +337,14 @@ def create_app(
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
-        return {"status": "ok", "model": model_name, "constrained": constrained}
+        return {
+            "status": "ok",
+            "model": model_name,
+            "constrained": constrained,
+            "in_flight": in_flight[0],
+            "running": service.running,
+            "max_queue": max_queue,
+        }
 
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:
@@ -248,13 +366,101 @@ def create_app(
             raise validation_error(err) from None
         job = _job(request, max_new_tokens)
         service.grammar(job)  # a schema the grammar cannot enforce: 400 now, not after the queue
-        answer = await asyncio.wrap_future(worker.submit(service.answer, job))
-        if not request.stream:
-            return completion(answer)
-        options = data.get("stream_options") or {}
-        include_usage = bool(isinstance(options, dict) and options.get("include_usage"))
-        return StreamingResponse(
-            sse(chunks(answer, include_usage=include_usage)), media_type="text/event-stream"
-        )
+        if in_flight[0] > max_queue:
+            raise APIError(
+                429,
+                f"the server is busy: {in_flight[0] - 1} requests are already waiting "
+                f"(--max-queue {max_queue})",
+                type="rate_limit_error",
+                code="queue_full",
+            )
+        if request_timeout is not None:
+            job.deadline = time.monotonic() + request_timeout
+        in_flight[0] += 1
+        head = {"id": service.new_id("chatcmpl-"), "created": int(time.time()), "model": model_name}
+        events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        emit: Emit = lambda event: loop.call_soon_threadsafe(events.put_nowait, event)  # noqa: E731
+        worker.submit(service.run, job, head, emit)
+        handed_over = False
+        try:
+            watcher = asyncio.create_task(_watch_disconnect(http, job, events))
+            try:
+                kind, value = await _next(events, job, request_timeout)
+                while not request.stream and kind != "done":
+                    kind, value = await _next(events, job, request_timeout)
+            finally:
+                watcher.cancel()
+            if not request.stream:
+                return completion(value)
+            options = request.stream_options or {}
+            stream = _stream(head, value, events, job, request_timeout, bool(options.get("include_usage")))
+            handed_over = True
+            return StreamingResponse(_released(stream, job, in_flight), media_type="text/event-stream")
+        finally:
+            if not handed_over:
+                job.cancel.set()
+                in_flight[0] -= 1
 
     return app
+
+
+async def _watch_disconnect(http: Request, job: Job, events: asyncio.Queue[tuple[str, Any]]) -> None:
+    """When the client hangs up (the body is read: the next message says so), cancel ``job``
+    and free its handler at once (a queued job is skipped when the worker reaches it)."""
+    while True:
+        message = await http.receive()
+        if message["type"] == "http.disconnect":
+            job.cancel.set()
+            events.put_nowait(("error", APIError(499, "the client closed the request", code="client_closed")))
+            return
+
+
+async def _next(events: asyncio.Queue[tuple[str, Any]], job: Job, limit: float | None) -> tuple[str, Any]:
+    """The worker's next event for ``job``; an error or the time limit raises :class:`APIError`."""
+    try:
+        kind, value = await asyncio.wait_for(events.get(), max(job.deadline - time.monotonic(), 0.0))
+    except TimeoutError:
+        job.cancel.set()
+        raise _timeout(limit) from None
+    if kind == "error":
+        raise value
+    return kind, value
+
+
+async def _stream(
+    head: dict[str, Any],
+    opening: dict[str, Any],
+    events: asyncio.Queue[tuple[str, Any]],
+    job: Job,
+    limit: float | None,
+    include_usage: bool,
+) -> AsyncIterator[str]:
+    """The server-sent events of a streamed answer, each delta as the worker produces it; an
+    error after the first byte is an ``{"error": ...}`` event (the client raises it)."""
+    yield sse(chunk(head, opening))
+    try:
+        while True:
+            kind, value = await _next(events, job, limit)
+            if kind == "deltas":
+                for delta in value:
+                    yield sse(chunk(head, delta))
+            elif kind == "done":
+                yield sse(chunk(head, {}, value.finish_reason))
+                if include_usage and (usage := value.usage()) is not None:
+                    yield sse(usage_chunk(head, usage))
+                yield DONE
+                return
+    except APIError as err:
+        yield sse({"error": {"message": err.message, "type": err.type, "param": err.param, "code": err.code}})
+
+
+async def _released(stream: AsyncIterator[str], job: Job, in_flight: list[int]) -> AsyncIterator[str]:
+    """``stream``, then (finished, failed or cancelled by a disconnect) the job's slot freed and
+    the model told to stop."""
+    try:
+        async for event in stream:
+            yield event
+    finally:
+        job.cancel.set()
+        in_flight[0] -= 1

@@ -8,11 +8,13 @@ the server reports as the error's ``param``.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 from hammer_fc.errors import HammerError
 from hammer_fc.formats.openai import example_from_openai
+from hammer_fc.inference.grammar import json_schema_grammar
 from hammer_fc.schema import Example, Param, Tool
 
 
@@ -34,6 +36,12 @@ def read_request(messages: list[dict[str, Any]], tools: list[Any] | None) -> Exa
             raise HammerError(f"duplicate tool name {tool.name!r}", field=f"{where}.name")
         seen.add(tool.name)
         _check_tool(tool, f"{where}.parameters")
+        if "strict" in tool.extra:
+            # Accepted: the grammar holds every answer to the schema anyway. Not shown to the model.
+            if not isinstance(tool.extra["strict"], bool):
+                raise HammerError("strict must be true or false", field=f"tools[{i}].function.strict")
+            extra = {k: v for k, v in tool.extra.items() if k != "strict"}
+            example.tools[i] = dataclasses.replace(tool, extra=extra)
     return example
 
 
@@ -61,3 +69,22 @@ def _check_param(param: Param, where: str) -> None:
         _check_param(param.items, f"{where}.items")
     for nested in param.properties:
         _check_param(nested, f"{where}.properties.{nested.name}")
+
+
+def read_response_format(value: dict[str, Any] | None) -> str | None:
+    """The grammar ``response_format`` asks for (``None`` for plain text)."""
+    kind = (value or {}).get("type", "text")
+    if kind == "text":
+        return None
+    if kind == "json_object":
+        return json_schema_grammar({"type": "object"}, field="response_format")
+    if kind != "json_schema":
+        raise HammerError(
+            f"unknown response_format type {kind!r}: expected text, json_object or json_schema",
+            field="response_format.type",
+        )
+    spec = value.get("json_schema") if value else None
+    schema = spec.get("schema") if isinstance(spec, dict) else None
+    if not isinstance(schema, dict):
+        raise HammerError("json_schema needs a schema object", field="response_format.json_schema.schema")
+    return json_schema_grammar(schema, field="response_format.json_schema.schema")
