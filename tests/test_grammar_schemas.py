@@ -898,7 +898,10 @@ def test_served_answers_validate(client: Any, query: str) -> None:
     choice = response.choices[0]
     schemas = {t["function"]["name"]: t["function"]["parameters"] for t in SERVED_TOOLS}
     assert choice.message.tool_calls or choice.finish_reason == "length", choice
-    for call in choice.message.tool_calls or []:
+    calls = list(choice.message.tool_calls or [])
+    if choice.finish_reason == "length":
+        calls = calls[:-1]  # the server returns the call the token limit cut, as written so far
+    for call in calls:
         validate(json.loads(call.function.arguments), schemas[call.function.name])
 
 
