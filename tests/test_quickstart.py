@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from hammer_fc.cli import main as cli_main
+from hammer_fc.formats.bfcl import BFCL_NON_LIVE
 
 HAMMER = Path(sys.executable).with_name("hammer")
 CLI = "from hammer_fc.cli import main; main()"
@@ -67,18 +68,7 @@ def test_quickstart_runs_every_stage_quietly_and_says_where_its_files_are(tmp_pa
         assert len(predictions) == 7  # one case per non-live category
         assert any(json.loads(p)["calls"] for p in predictions), "constrained answers are readable"
     for label in ("base", "quick (1 steps)", "hammer-smol"):
-        assert set(summary["eval"][label]["per_category"]) == {
-            f"bfcl:{c}"
-            for c in (
-                "simple_python",
-                "simple_java",
-                "simple_javascript",
-                "multiple",
-                "parallel",
-                "parallel_multiple",
-                "irrelevance",
-            )
-        }
+        assert set(summary["eval"][label]["per_category"]) == {f"bfcl:{c}" for c in BFCL_NON_LIVE}
     assert (out / "train-quick" / "adapter_config.json").is_file()
     for gguf in ("quick-Q4_K_M.gguf", "hammer-smol-Q4_K_M.gguf"):
         assert (out / gguf).stat().st_size > 50 * 2**20
