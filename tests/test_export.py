@@ -225,6 +225,8 @@ def test_lora_adapter_is_merged_into_the_export(tmp_path: Path) -> None:
 def test_quantized_export_of_tiny_model(tmp_path: Path) -> None:
     source = tiny_model_dir(tmp_path / "model", "qwen2")
     out = tmp_path / "out" / "tiny-q8.gguf"
+    out.parent.mkdir()
+    out.write_bytes(b"an older export")  # replaced whole, once the new file is complete
     path = export_gguf(resolve(str(source)), out, "q8_0")
     assert path == out and sorted(p.name for p in out.parent.iterdir()) == ["tiny-q8.gguf"]  # no leftovers
     reader = gguf.GGUFReader(out)

@@ -100,3 +100,15 @@ def test_a_run_folder_that_is_a_file_exits_2_before_any_work(tmp_path: Path) -> 
         assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
         assert run.stderr.startswith(f"error: {target}: {message}")
     assert check_output_dir(tmp_path / "a" / "run").is_dir()
+
+
+def test_train_and_export_check_their_output_before_any_work(tmp_path: Path) -> None:
+    """``train -o`` names a folder, ``export -o`` a file: a wrong one is one line, exit 2,
+    before a model is loaded."""
+    (tmp_path / "file").write_text("x")
+    train = hammer("train", "--model", "smollm2-135m", "--data", SAMPLE, "-o", tmp_path / "file")
+    assert train.returncode == 2 and train.stderr.startswith(f"error: {tmp_path / 'file'}: is a file")
+    (tmp_path / "dir").mkdir()
+    export = hammer("export", "--model", "smollm2-135m", "-q", "F16", "-o", tmp_path / "dir")
+    assert export.returncode == 2 and export.stderr.startswith(f"error: {tmp_path / 'dir'}: is a directory")
+    assert "Traceback" not in train.stderr + export.stderr

@@ -62,11 +62,13 @@ def train(
 ) -> None:
     """Fine-tune with function masking re-drawn every epoch; LoRA by default."""
     from hammer_fc.errors import HammerError
+    from hammer_fc.outputs import check_output_dir
     from hammer_fc.train.config import load_recipe
     from hammer_fc.train.trainer import TrainJob, run_training
 
     if not resume and (model is None or data is None):
         raise HammerError("--model and --data are required (unless --resume)")
+    check_output_dir(out_dir)  # before loading the model and reading the data
     recipe = load_recipe(
         config,
         mask_ratio=mask_ratio,

@@ -1,7 +1,7 @@
 """Output files: a clear error for a target that cannot be one, and nothing half-written.
 
-Every command that writes a file (``data convert``, ``data prepare``, ``eval score``, ``bench``)
-checks its ``-o`` with :func:`check_output` (a folder, ``eval run``'s, with
+Every command that writes a file (``data convert``, ``data prepare``, ``eval score``, ``bench``, ``export``)
+checks its ``-o`` with :func:`check_output` (a folder, ``eval run``'s or ``train``'s, with
 :func:`check_output_dir`) before doing any work (a typo in ``-o`` should not
 cost a benchmark run) and writes through :func:`atomic_output`: a hidden ``.<name>.partial``
 next to the target, renamed over it once complete and removed on any failure, so the target

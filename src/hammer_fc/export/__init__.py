@@ -6,6 +6,7 @@ directly, quantized ones from an F16 intermediate exactly as llama.cpp's own wor
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from rich.console import Console
@@ -14,6 +15,7 @@ from hammer_fc.errors import HammerError
 from hammer_fc.export.convert import write_gguf
 from hammer_fc.export.quantize import FTYPES, quantize
 from hammer_fc.models import ModelSpec, load_hf
+from hammer_fc.outputs import check_output, partial_path
 
 FLOAT_TYPES = ("F16", "F32")
 QUANTS = (*FTYPES, *FLOAT_TYPES)
@@ -27,28 +29,35 @@ def export_gguf(
     threads: int | None = None,
     console: Console | None = None,
 ) -> Path:
-    """Export ``spec`` (adapter merged) to ``out`` as a GGUF of type ``quant``; returns ``out``."""
+    """Export ``spec`` (adapter merged) to ``out`` as a GGUF of type ``quant``; returns ``out``.
+
+    The file is written next to ``out`` under a hidden partial name and renamed over it once
+    complete, so a failure or a kill leaves the old file or none, never half a model."""
     quant = quant.upper()
     if quant not in QUANTS:
         raise HammerError(f"unknown quantization {quant!r} (choose from {', '.join(QUANTS)})", field="quant")
     if spec.kind != "hf":
         raise HammerError(f"{spec.label} cannot be exported: it names a server, not weights", field="model")
     console = console or Console(stderr=True)
-    out = Path(out)
+    out = check_output(out)
+    partial = partial_path(out)
     with console.status(f"loading {spec.label or spec.source}"):
         model, tokenizer = load_hf(spec, merge_adapter=True)
     name = spec.label or spec.source
-    if quant in FLOAT_TYPES:
-        return write_gguf(model, tokenizer, out, dtype=quant, name=name)  # type: ignore[arg-type]
     intermediate = out.with_name(f".{out.stem}.f16.tmp.gguf")
     try:
-        write_gguf(model, tokenizer, intermediate, dtype="F16", name=name)
-        del model
-        with console.status(f"quantizing to {quant} with llama.cpp"):
-            log = quantize(intermediate, out, quant, threads=threads)
-        for line in log.splitlines():
-            if "fallback quantization" in line:  # e.g. rows not a multiple of 256 cannot use K-quants
-                console.print(f"[dim]llama.cpp: {line.split('WARNING: ')[-1]}[/]")
+        if quant in FLOAT_TYPES:
+            write_gguf(model, tokenizer, partial, dtype=quant, name=name)  # type: ignore[arg-type]
+        else:
+            write_gguf(model, tokenizer, intermediate, dtype="F16", name=name)
+            del model
+            with console.status(f"quantizing to {quant} with llama.cpp"):
+                log = quantize(intermediate, partial, quant, threads=threads)
+            for line in log.splitlines():
+                if "fallback quantization" in line:  # e.g. rows not a multiple of 256 cannot use K-quants
+                    console.print(f"[dim]llama.cpp: {line.split('WARNING: ')[-1]}[/]")
+        os.replace(partial, out)
     finally:
         intermediate.unlink(missing_ok=True)
+        partial.unlink(missing_ok=True)
     return out
