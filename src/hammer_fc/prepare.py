@@ -34,7 +34,7 @@ from typing import Any
 
 import orjson
 
-from hammer_fc.augment.compose import Composer, compose_count, iter_composed_epoch
+from hammer_fc.augment.compose import compose_count
 from hammer_fc.augment.epochs import DEFAULT_MASK_RATIO, check_masking, default_mask_ratio, iter_epoch
 from hammer_fc.augment.irrelevance import add_irrelevance, irrelevance_count, tool_pool
 from hammer_fc.errors import MALFORMED, HammerError
@@ -64,7 +64,6 @@ from hammer_fc.prepare_writer import (
     WriteStats,
     default_workers,
     iter_lines,
-    record,
     write_blocks,
     write_plain,
     write_prepared,
@@ -389,17 +388,7 @@ def prepare(
         added = len(examples) - inputs
         composed = compose_count(inputs, compose)
         on_progress = step(f"writing {epochs} epoch(s)", epochs * (len(examples) + composed))
-        if composed:
-            written = _write_composed(
-                examples,
-                out,
-                count=composed,
-                template=template,
-                masking=masking,
-                on_progress=on_progress,
-                **options,  # type: ignore[arg-type]
-            )
-        elif fast:
+        if fast and not composed:
             written = write_prepared(
                 examples,
                 out,
@@ -418,6 +407,7 @@ def prepare(
                 fmt=out_format,
                 template=template,
                 masking=masking,
+                compose=composed,
                 on_progress=on_progress,
             )
     return PrepareResult(
@@ -475,50 +465,6 @@ def _write_xlam(
         count = sum(written.block_examples[b] for b in mine)
         sources.append(_stats(path, name, [written.loaded[b] for b in mine], count))
     return written, sources
-
-
-def _write_composed(
-    examples: list[Example],
-    out: Path,
-    *,
-    count: int,
-    epochs: int,
-    mask_ratio: float,
-    seed: int,
-    fmt: OutputFormat,
-    template: str,
-    masking: str,
-    on_progress: Callable[[int], None],
-) -> WriteStats:
-    """Every epoch's views of ``examples`` and its ``count`` composed examples, the plain way
-    (one process: the fast writer's templates assume the same examples in every epoch)."""
-    composer = Composer(examples)
-    stats = WriteStats(examples=len(examples) + count)
-    tmp = out.with_name(f".{out.name}.partial")
-    try:
-        with tmp.open("wb") as handle:
-            for epoch in range(epochs):
-                views = iter_composed_epoch(
-                    examples,
-                    epoch,
-                    count=count,
-                    mask_ratio=mask_ratio,
-                    seed=seed,
-                    masking=masking,
-                    composer=composer,
-                )
-                for example, masked in views:
-                    line = orjson.dumps(record(example, masked, fmt, template)) + b"\n"
-                    handle.write(line)
-                    stats.lines += 1
-                    stats.masked += masked
-                    stats.irrelevant += example.calls == []
-                    stats.bytes += len(line)
-                on_progress(len(examples) + count)
-        tmp.replace(out)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return stats
 
 
 def _require_examples(n: int) -> None:

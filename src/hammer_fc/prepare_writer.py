@@ -34,11 +34,11 @@ from typing import Any, Literal
 
 import orjson
 
+from hammer_fc.augment.compose import Composer, iter_composed_epoch
 from hammer_fc.augment.epochs import (
     DEFAULT_MASK_RATIO,
     epoch_base,
     is_masked,
-    iter_epoch,
     line_key,
     plain_order,
 )
@@ -116,7 +116,7 @@ def iter_lines(
 ) -> Iterator[bytes]:
     """The output, line by line, rendered the plain way (the reference :func:`write_prepared`
     matches; the only way for another template or masking)."""
-    for line, _ in _views(examples, epochs, mask_ratio, seed, fmt, template, masking):
+    for line, _, _ in _views(examples, epochs, mask_ratio, seed, fmt, template, masking, 0):
         yield line
 
 
@@ -128,11 +128,21 @@ def _views(
     fmt: OutputFormat,
     template: str,
     masking: str,
-) -> Iterator[tuple[bytes, bool]]:
+    compose: int,
+) -> Iterator[tuple[bytes, Example, bool]]:
+    composer = Composer(examples) if compose else None
     for epoch in range(epochs):
-        views = iter_epoch(examples, epoch, mask_ratio=mask_ratio, seed=seed, masking=masking)
+        views = iter_composed_epoch(
+            examples,
+            epoch,
+            count=compose,
+            mask_ratio=mask_ratio,
+            seed=seed,
+            masking=masking,
+            composer=composer,
+        )
         for example, masked in views:
-            yield orjson.dumps(record(example, masked, fmt, template)) + b"\n", masked
+            yield orjson.dumps(record(example, masked, fmt, template)) + b"\n", example, masked
 
 
 def write_plain(
@@ -145,25 +155,24 @@ def write_plain(
     fmt: OutputFormat,
     template: str,
     masking: str,
+    compose: int = 0,
     on_progress: Callable[[int], None] | None = None,
 ) -> WriteStats:
     """Write :func:`iter_lines` to ``out`` one line at a time, in one process (complete or not
-    at all): the path of the authors' templates and masking, which the fast writer does not know."""
-    stats = WriteStats(examples=len(examples))
-    tmp = out.with_name(f".{out.name}.partial")
-    try:
-        with tmp.open("wb") as sink:
-            for line, masked in _views(examples, epochs, mask_ratio, seed, fmt, template, masking):
-                if on_progress is not None:
-                    on_progress(1)
-                sink.write(line)
-                stats.lines += 1
-                stats.masked += masked
-                stats.bytes += len(line)
-        tmp.replace(out)
-    finally:
-        tmp.unlink(missing_ok=True)
-    stats.irrelevant = epochs * sum(e.calls == [] for e in examples)
+    at all): the path of the authors' templates and masking, and of composition (``compose``
+    examples drawn per epoch), which the fast writer does not know."""
+    stats = WriteStats(examples=len(examples) + compose)
+    with atomic_output(out) as sink:
+        for line, example, masked in _views(
+            examples, epochs, mask_ratio, seed, fmt, template, masking, compose
+        ):
+            if on_progress is not None:
+                on_progress(1)
+            sink.write(line)
+            stats.lines += 1
+            stats.masked += masked
+            stats.irrelevant += example.calls == []
+            stats.bytes += len(line)
     return stats
 
 
