@@ -10,17 +10,7 @@ import os
 import platform
 from importlib.metadata import PackageNotFoundError, version
 
-
-def cpu_model() -> str:
-    """The CPU's model name as Linux reports it (``lscpu``'s "Model name"), else the platform's."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+from hammer_fc.cpu import cpu_model
 
 
 def versions(*packages: str) -> str:

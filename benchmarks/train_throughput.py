@@ -35,12 +35,13 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
+from hammer_fc.cpu import cpu_flags, cpu_model
 from hammer_fc.models import load_hf, resolve
 from hammer_fc.train.config import load_recipe
 from hammer_fc.train.data import load_training_data
 from hammer_fc.train.dataset import MaskedEpochDataset
 from hammer_fc.train.model import parameter_counts, prepare_model
-from hammer_fc.train.precision import CPU_BF16_FLAGS, Precision, cpu_flags, cpu_model
+from hammer_fc.train.precision import CPU_BF16_FLAGS, Precision
 from hammer_fc.train.trainer import make_trainer, training_arguments
 
 

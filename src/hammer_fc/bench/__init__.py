@@ -54,7 +54,8 @@ def machine_info(settings: BenchSettings, paths: list[Path]) -> dict[str, Any]:
     (AMX, repacked weights) were used for the files measured, and why."""
     import llama_cpp
 
-    from hammer_fc.inference.llamacpp_cpu import cpu_model, cpu_plan
+    from hammer_fc.cpu import cpu_model
+    from hammer_fc.inference.llamacpp_cpu import cpu_plan
 
     plans = [cpu_plan(Path(p)) for p in paths]
     return {

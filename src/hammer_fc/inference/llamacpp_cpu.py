@@ -21,7 +21,6 @@ import argparse
 import hashlib
 import json
 import os
-import platform
 import signal
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from hammer_fc.cpu import cpu_flags, cpu_model
 from hammer_fc.errors import HammerError
 
 PROBE_TOKENS = 700
@@ -60,27 +60,6 @@ class CpuPlan:
         return f"llama.cpp on {self.cpu}: {self.summary}"
 
 
-def cpu_model() -> str:
-    """The CPU's marketing name (``/proc/cpuinfo``), for reports and the cache key."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _cpu_flags() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith(("flags", "Features")):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.machine()
-
-
 def _llama_build() -> str:
     """The installed llama.cpp build: version plus size and mtime of its CPU library, so a
     rebuilt wheel (other flags, another machine's cache) is probed afresh."""
@@ -105,7 +84,7 @@ def _weight_type(path: Path) -> str:
 
 
 def _cache_key(path: Path) -> str:
-    text = "\n".join([cpu_model(), _cpu_flags(), _llama_build(), _weight_type(path)])
+    text = "\n".join([cpu_model(), " ".join(sorted(cpu_flags())), _llama_build(), _weight_type(path)])
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
