@@ -25,6 +25,14 @@ original names and judged like the plain case's.
 (``tool_choice: auto``: a call to an offered function with its declared argument types, or
 ``[]``), where the backend supports grammars (llama.cpp); the answer format is then always
 readable, and what is judged is the model's choice of function and values.
+
+``abstain_threshold`` (default: the model's calibration file, :mod:`hammer_fc.abstain`) takes
+the call-or-abstain decision before decoding: at ``p_nocall >= threshold`` the answer is
+``[]``, below it a constrained answer must call. Each prediction then records ``p_nocall``,
+``abstained`` (the threshold answered ``[]``) and ``forced_call`` (the grammar forbade ``[]``
+where the model would have written it), and under ``without`` the model's own answer where it
+differs; the summary shows every bench with and without the threshold. The model's own answer
+is always decoded, so an abstained case costs the decode that ``hammer serve`` skips.
 """
 
 from __future__ import annotations
@@ -33,8 +41,9 @@ import dataclasses
 import json
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +61,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from hammer_fc.abstain import FROM_CARD, abstains, no_call_answer, resolve_threshold
 from hammer_fc.augment.masking import Masked, mask_example, unmask_calls
 from hammer_fc.errors import HammerError
 from hammer_fc.eval.authors_f1 import AuthorsCounts
@@ -62,6 +72,7 @@ from hammer_fc.inference.base import (
     DEFAULT_MAX_NEW_TOKENS,
     Backend,
     ContextOverflow,
+    ScoringBackend,
     default_backend,
     load_backend,
 )
@@ -69,6 +80,7 @@ from hammer_fc.inference.chat_format import DEFAULT_TEMPLATE, TEMPLATES
 from hammer_fc.inference.grammar import grammar_for_tools
 from hammer_fc.models import resolve
 from hammer_fc.outputs import atomic_output, check_output, check_output_dir
+from hammer_fc.prompts import get_template
 from hammer_fc.schema import Example, ToolCall
 
 PREDICTIONS = "predictions.jsonl"
@@ -79,7 +91,7 @@ SETTINGS = "run.json"
 METRICS = ("hammer", "authors")
 """``hammer``: our F1 (one-to-one matching); ``authors``: theirs as well (eval/authors_f1.py)."""
 
-ADDED_SETTINGS = {"constrained": False}
+ADDED_SETTINGS: dict[str, Any] = {"constrained": False, "abstain_threshold": None}
 """Settings added after run directories existed: a ``run.json`` without one used this value."""
 
 Key = tuple[str, str, bool]
@@ -154,11 +166,14 @@ def run_eval(
     backend_options: dict[str, Any] | None = None,
     console: Console | None = None,
     metric: str = "hammer",
+    abstain_threshold: float | str | None = FROM_CARD,
 ) -> dict[str, Any]:
     """Evaluate ``model`` on ``benches`` into ``out_dir`` (resuming what is there); the summary.
 
     ``backend`` is a backend name (``hf``, ``llamacpp``, ``openai``; default by model kind) or an
     already open :class:`Backend` (left open), which is then used for ``model``.
+    ``abstain_threshold``: a number in [0, 1], ``"off"`` / ``None``, or ``"card"`` (the model's
+    calibration file where it has one; for an open backend: off).
     """
     console = console or Console(stderr=True)
     _check_metric(metric)
@@ -178,6 +193,7 @@ def run_eval(
         label = spec.label
     else:
         spec, backend_name, label = None, backend.name, model
+    threshold, _ = resolve_threshold(abstain_threshold, spec)
     settings = {
         "model": label,
         "adapter": adapter,
@@ -186,6 +202,7 @@ def run_eval(
         "seed": seed,
         "max_new_tokens": max_new_tokens,
         "constrained": constrained,
+        "abstain_threshold": threshold,
     }
     _claim(out, settings)
     cases = build_cases(bench_list, limit=limit, seed=seed, mask_names=mask_names)
@@ -196,7 +213,14 @@ def run_eval(
         opened = backend if spec is None else load_backend(spec, backend_name, **(backend_options or {}))
         try:
             throughput = generate_predictions(
-                opened, todo, template, max_new_tokens, out / PREDICTIONS, console, constrained=constrained
+                opened,
+                todo,
+                template,
+                max_new_tokens,
+                out / PREDICTIONS,
+                console,
+                constrained=constrained,
+                abstain_threshold=threshold,
             )
         finally:
             if opened is not backend:
@@ -204,6 +228,8 @@ def run_eval(
         done = read_predictions(out / PREDICTIONS)
     summary = {**settings, "limit": limit, "mask_names": mask_names}
     summary.update(_judge_run(bench_list, cases, done, out, mask_names))
+    if threshold is not None:
+        add_abstain_figures(summary, bench_list, cases, done)
     if metric == "authors":
         add_authors_figures(summary, bench_list, {c.key: (c.example, done[c.key]) for c in cases})
     seconds = throughput["seconds"]
@@ -279,22 +305,46 @@ def _generate_chunk(
     ]
 
 
-def _prediction(case: Case, output: str, error: str) -> dict[str, Any]:
+def _read(case: Case, output: str) -> dict[str, Any]:
+    """``output`` and its calls (mapped back to the original names for a masked case)."""
     calls, parse_error = read_output(output)
     if calls is not None and case.masked is not None:
         calls = unmask_calls(calls, case.masked)
-    record: dict[str, Any] = {
-        "bench": case.bench.name,
-        "id": case.example.id,
-        "masked": case.masked is not None,
+    read: dict[str, Any] = {
         "output": output,
         "calls": None if calls is None else [c.to_dict() for c in calls],
     }
     if parse_error:
-        record["parse_error"] = parse_error
+        read["parse_error"] = parse_error
+    return read
+
+
+def _generate_one(backend: Backend, prompt: str, max_new_tokens: int, grammar: str | None) -> tuple[str, str]:
+    (result,) = _generate_chunk(backend, [prompt], max_new_tokens, grammar)
+    return result
+
+
+def _prediction(case: Case, output: str, error: str) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "bench": case.bench.name,
+        "id": case.example.id,
+        "masked": case.masked is not None,
+        **_read(case, output),
+    }
     if error:
         record["error"] = error
     return record
+
+
+def _no_call_scores(backend: ScoringBackend, prompts: list[str], answer: str) -> list[float | None]:
+    """``p_nocall`` per prompt; ``None`` for one that does not fit with the answer (its
+    generation then reports the overflow)."""
+    try:
+        return list(backend.answer_probabilities(prompts, answer))
+    except ContextOverflow:
+        if len(prompts) == 1:
+            return [None]
+    return [p for prompt in prompts for p in _no_call_scores(backend, [prompt], answer)]
 
 
 def generate_predictions(
@@ -306,10 +356,22 @@ def generate_predictions(
     console: Console,
     *,
     constrained: bool = False,
+    abstain_threshold: float | None = None,
 ) -> dict[str, Any]:
     """Generate ``todo`` (in prompt order), appending a prediction line per case to ``path``;
     the throughput figures (cases, seconds, and prompt-token reuse where the backend counts it).
-    ``constrained``: each case under its own tools' grammar (so one case per call)."""
+    ``constrained``: each case under its own tools' grammar (so one case per call).
+    ``abstain_threshold``: the call-or-abstain decision (see the module's docstring)."""
+    scorer: ScoringBackend | None = None
+    no_call = ""
+    if abstain_threshold is not None:
+        if not isinstance(backend, ScoringBackend):
+            raise HammerError(
+                f"the {backend.name} backend cannot score the no-call answer: use --abstain-threshold off",
+                field="abstain_threshold",
+            )
+        scorer, no_call = backend, no_call_answer(template, backend.chat)
+    no_call_text = get_template(template).completion([])
     prompts = [backend.format(case.shown, template) for case in todo]
     order = sorted(range(len(todo)), key=prompts.__getitem__)
     before = _prefix_stats(backend)
@@ -318,9 +380,18 @@ def generate_predictions(
         task = progress.add_task(f"generating ({backend.name})", total=len(todo))
         for chunk in _chunks(order, 1 if constrained else backend.batch_size):
             grammar = grammar_for_tools(todo[chunk[0]].shown.tools, "auto") if constrained else None
-            results = _generate_chunk(backend, [prompts[i] for i in chunk], max_new_tokens, grammar)
-            for i, (output, error) in zip(chunk, results, strict=True):
-                sink.write(orjson.dumps(_prediction(todo[i], output, error)) + b"\n")
+            texts = [prompts[i] for i in chunk]
+            scores = _no_call_scores(scorer, texts, no_call) if scorer is not None else [None] * len(chunk)
+            results = _generate_chunk(backend, texts, max_new_tokens, grammar)
+            for i, p_nocall, (output, error) in zip(chunk, scores, results, strict=True):
+                record = _prediction(todo[i], output, error)
+                if p_nocall is not None and abstain_threshold is not None:
+                    forced = None
+                    if constrained:
+                        required = grammar_for_tools(todo[i].shown.tools, "required")
+                        forced = partial(_generate_one, backend, prompts[i], max_new_tokens, required)
+                    record = _decided(record, todo[i], p_nocall, abstain_threshold, forced, no_call_text)
+                sink.write(orjson.dumps(record) + b"\n")
             sink.flush()
             progress.advance(task, len(chunk))
     seconds = time.perf_counter() - start
@@ -330,6 +401,36 @@ def generate_predictions(
         throughput["prompt_tokens"] = after["prompt_tokens"] - before["prompt_tokens"]
         throughput["reused_prompt_tokens"] = after["reused_tokens"] - before["reused_tokens"]
     return throughput
+
+
+def _decided(
+    record: dict[str, Any],
+    case: Case,
+    p_nocall: float,
+    threshold: float,
+    forced: Callable[[], tuple[str, str]] | None,
+    no_call_text: str,
+) -> dict[str, Any]:
+    """``record`` (the model's own answer) with the threshold applied: ``[]`` at or above it;
+    below it, under the grammar (``forced``: decode with the empty list forbidden), a call where
+    the model wrote ``[]``. Where the model's answer was a call, it is also the answer with
+    ``[]`` forbidden: greedy under the smaller grammar picks the same tokens."""
+    decided: dict[str, Any] = {"p_nocall": p_nocall, "threshold": threshold, "abstained": False}
+    decided["forced_call"] = False
+    own = {k: record[k] for k in ("output", "calls", "parse_error", "error") if k in record}
+    answer = own
+    if abstains(p_nocall, threshold):
+        decided["abstained"] = True
+        answer = _read(case, no_call_text)
+    elif forced is not None and record.get("calls") == [] and not record.get("error"):
+        decided["forced_call"] = True
+        output, error = forced()
+        answer = {**_read(case, output), **({"error": error} if error else {})}
+    head = {k: v for k, v in record.items() if k not in own}
+    result = {**head, **answer, "abstain": decided}
+    if answer != own:
+        result["without"] = own
+    return result
 
 
 def _prefix_stats(backend: Backend) -> dict[str, int] | None:
@@ -386,6 +487,38 @@ def summarize(
             summary["masked_accuracy"] = only["masked"]["accuracy"]
             summary["accuracy_drop"] = only["drop"]["accuracy"]
     return summary
+
+
+def add_abstain_figures(
+    summary: dict[str, Any], benches: list[Bench], cases: list[Case], done: dict[Key, dict[str, Any]]
+) -> None:
+    """Per bench, ``abstain``: how often the threshold answered ``[]`` or forbade it, and the
+    accuracy of the model's own answers (``without``); for a single bench also at the top."""
+    for bench in benches:
+        keys = [c for c in cases if c.key[0] == bench.name and not c.key[2]]
+        records = [done[c.key] for c in keys]
+        scored = [r for r in records if "abstain" in r]
+        own = [
+            judge(
+                bench,
+                c.example,
+                _stored_calls(r.get("without", r)),
+                r.get("without", r).get("parse_error", ""),
+            )
+            for c, r in zip(keys, records, strict=True)
+        ]
+        without = bench_result(bench, own)
+        summary["benches"][bench.name]["abstain"] = {
+            "scored": len(scored),
+            "abstained": sum(r["abstain"]["abstained"] for r in scored),
+            "forced_call": sum(r["abstain"]["forced_call"] for r in scored),
+            "accuracy_without": without.get("accuracy"),
+            "correct_without": without.get("correct"),
+        }
+    if len(benches) == 1:
+        summary["accuracy_without_abstain"] = summary["benches"][benches[0].name]["abstain"][
+            "accuracy_without"
+        ]
 
 
 def _write_summary(out: Path, summary: dict[str, Any]) -> None:

@@ -7,7 +7,8 @@ protocol, so a new backend is one module that implements it.
 
 Streaming is a capability, not a backend name: a backend that can hand out its answer token by
 token (and stop when its consumer stops asking) also implements :class:`StreamingBackend`, and
-the server checks for that protocol.
+the server checks for that protocol. Likewise :class:`ScoringBackend`: a backend that can say
+how likely a given answer is (the no-call answer, for the call-or-abstain decision).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from hammer_fc.errors import HammerError
+from hammer_fc.inference.chat_format import ChatFormat
 from hammer_fc.models import ModelSpec
 from hammer_fc.schema import Example
 
@@ -80,6 +82,33 @@ class StreamingBackend(Backend, Protocol):
         :meth:`Backend.generate` returns. A prompt that does not fit raises
         :class:`ContextOverflow` on the first ``next``."""
         ...
+
+
+@runtime_checkable
+class ScoringBackend(Backend, Protocol):
+    """A backend that scores a fixed answer after each prompt, teacher-forced."""
+
+    chat: ChatFormat
+    """The model's chat template and special tokens (what closes an answer)."""
+
+    def answer_probabilities(self, prompts: list[str], answer: str) -> list[float]:
+        """The model's probability of writing exactly ``answer`` (its tokens, special tokens in
+        it parsed) right after each prompt, in ``prompts`` order: the product over the answer's
+        tokens of the softmax of the logits before each. A prompt that, with the answer, does
+        not fit raises :class:`ContextOverflow` with its index."""
+        ...
+
+
+def sequence_probability(logits: Any, tokens: list[int]) -> float:
+    """``prod_i softmax(logits[i])[tokens[i]]``, computed in float64 log space (a row of float32
+    logits has a softmax whose terms can underflow one by one, but not their log-sum-exp)."""
+    import numpy as np
+
+    rows = np.asarray(logits, dtype=np.float64)
+    top = rows.max(axis=1, keepdims=True)
+    log_norm = top[:, 0] + np.log(np.exp(rows - top).sum(axis=1))
+    picked = rows[np.arange(len(tokens)), tokens]
+    return float(np.exp((picked - log_norm).sum()))
 
 
 def default_backend(spec: ModelSpec) -> BackendName:

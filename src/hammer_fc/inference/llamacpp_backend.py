@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from hammer_fc.errors import HammerError
-from hammer_fc.inference.base import ContextOverflow, Piece
+from hammer_fc.inference.base import ContextOverflow, Piece, sequence_probability
 from hammer_fc.inference.chat_format import ChatFormat, render_case
 from hammer_fc.models import ModelSpec
 from hammer_fc.schema import Example
@@ -202,8 +202,34 @@ class LlamaCppBackend:
                 constraint.close()
             self.stats.generated_tokens += count
 
-    def _prefill(self, tokens: list[int]) -> None:
-        """Evaluate the prompt, keeping the KV cells of the prefix it shares with the last one."""
+    def answer_probabilities(self, prompts: list[str], answer: str) -> list[float]:
+        """Teacher-forced probability of ``answer`` after each prompt (:class:`ScoringBackend`).
+
+        The prompt is prefilled as for decoding and the answer's tokens but the last are
+        evaluated in one batch behind it; the KV cache then holds the prompt, so a decode of the
+        same prompt that follows re-evaluates only its last token (with prefix reuse on)."""
+        answer_tokens = self.tokenize(answer)
+        if not answer_tokens:
+            raise HammerError("the answer to score is empty", field="answer")
+        out = []
+        for index, prompt in enumerate(prompts):
+            tokens = self.tokenize(prompt)
+            if not tokens or len(tokens) + len(answer_tokens) > self.n_ctx:
+                raise ContextOverflow(
+                    f"the prompt is {len(tokens)} tokens and the answer {len(answer_tokens)}, "
+                    f"the context holds {self.n_ctx}",
+                    index=index,
+                )
+            self._prefill(tokens, count=False)
+            rows = [self._logits(-1).copy()]
+            if len(answer_tokens) > 1:
+                rows.extend(self._eval_rows(answer_tokens[:-1]))
+            out.append(sequence_probability(np.stack(rows), answer_tokens))
+        return out
+
+    def _prefill(self, tokens: list[int], *, count: bool = True) -> None:
+        """Evaluate the prompt, keeping the KV cells of the prefix it shares with the last one
+        (``count``: in :attr:`stats`; scoring a prompt before decoding it is not a second prompt)."""
         llm = self.llm
         keep = 0
         if self.reuse_prefix:
@@ -214,6 +240,8 @@ class LlamaCppBackend:
         else:
             llm.reset()
         llm.eval(tokens[keep:])
+        if not count:
+            return
         self.stats.prompts += 1
         self.stats.prompt_tokens += len(tokens)
         self.stats.reused_tokens += keep

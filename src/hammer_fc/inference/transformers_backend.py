@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from hammer_fc.errors import HammerError
-from hammer_fc.inference.base import ContextOverflow
+from hammer_fc.inference.base import ContextOverflow, sequence_probability
 from hammer_fc.inference.chat_format import ChatFormat, render_case
 from hammer_fc.models import ModelSpec, load_hf
 from hammer_fc.schema import Example
@@ -75,6 +75,48 @@ class TransformersBackend:
             for i, text in zip(chunk, texts, strict=True):
                 outputs[i] = text
         return outputs
+
+    def answer_probabilities(self, prompts: list[str], answer: str) -> list[float]:
+        """Teacher-forced probability of ``answer`` after each prompt (:class:`ScoringBackend`):
+        one forward over prompt + answer per prompt, batched by length like :meth:`generate`."""
+        import torch
+
+        answer_ids = self.tokenizer(answer, add_special_tokens=False)["input_ids"]
+        if not answer_ids:
+            raise HammerError("the answer to score is empty", field="answer")
+        encoded = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+        for index, ids in enumerate(encoded):
+            if not ids or (self.max_length is not None and len(ids) + len(answer_ids) > self.max_length):
+                raise ContextOverflow(
+                    f"the prompt is {len(ids)} tokens and the answer {len(answer_ids)}, "
+                    f"the model's context is {self.max_length}",
+                    index=index,
+                )
+        order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
+        out: list[float] = [0.0] * len(prompts)
+        device = next(self.model.parameters()).device
+        n = len(answer_ids)
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start : start + self.batch_size]
+            rows = [encoded[i] + answer_ids for i in chunk]
+            width = max(len(r) for r in rows)
+            input_ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+            attention = torch.zeros((len(rows), width), dtype=torch.long)
+            for row, ids in enumerate(rows):  # left padding, as generation does
+                input_ids[row, width - len(ids) :] = torch.tensor(ids)
+                attention[row, width - len(ids) :] = 1
+            positions = (attention.cumsum(-1) - 1).clamp(min=0)
+            with torch.inference_mode():
+                logits = self.model(
+                    input_ids=input_ids.to(device),
+                    attention_mask=attention.to(device),
+                    position_ids=positions.to(device),
+                ).logits
+            # The logits before each answer token: the last n positions but one, and the one before.
+            before = logits[:, width - n - 1 : width - 1].float().cpu().numpy()
+            for row, i in enumerate(chunk):
+                out[i] = sequence_probability(before[row], answer_ids)
+        return out
 
     def _generate_batch(self, batch: list[list[int]], max_new_tokens: int) -> list[str]:
         import torch

@@ -1,0 +1,109 @@
+"""The call-or-abstain decision: the model's own probability of the no-call answer, against a
+threshold calibrated on training-side data.
+
+Under the grammar a small model nearly always calls something, even where ``[]`` is allowed
+and nothing fits: greedy decoding compares one token at a time and a call's first token
+usually wins. Here the whole decision is taken once, before decoding: ``p_nocall`` is the
+probability the model gives to writing exactly the no-call answer (the template's answer for
+no calls and its end-of-turn marker, the tokens training puts behind the prompt, teacher-forced)
+right after the prompt. At ``p_nocall >= threshold`` the answer is ``[]`` without decoding;
+below it the model must call (under the grammar the empty list is then not allowed; in free
+decoding the model decodes as it would anyway). The threshold only applies with
+``tool_choice`` ``auto``: ``none``, ``required`` and a named function already decide.
+
+A backend offers the score through :class:`~hammer_fc.inference.base.ScoringBackend`.
+``hammer eval calibrate`` (:mod:`hammer_fc.eval.calibrate`) picks the threshold and writes
+:data:`CALIBRATION_FILE` into the adapter directory; ``hammer eval run`` and ``hammer serve``
+read it from there (or from ``MODEL.abstain.json`` beside a GGUF, which ``hammer export``
+writes from its adapter's file) unless ``--abstain-threshold`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from hammer_fc.errors import HammerError
+from hammer_fc.inference.chat_format import ChatFormat
+from hammer_fc.models import ModelSpec
+from hammer_fc.prompts import get_template
+
+CALIBRATION_FILE = "abstain.json"
+"""Beside ``adapter_config.json``: the calibrated threshold, its data, seed and rates."""
+FROM_CARD: Literal["card"] = "card"
+"""The default of ``--abstain-threshold``: the model's calibration file where it has one, else off."""
+OFF = "off"
+
+
+def no_call_answer(template: str, chat: ChatFormat) -> str:
+    """The no-call answer as training writes it behind the prompt: the template's completion
+    for no calls and what closes a target (the tokenizer's end-of-sequence token by default)."""
+    chosen = get_template(template)
+    end = chat.special_tokens.get("eos_token", "") if chosen.end is None else chosen.end
+    return chosen.completion([]) + end
+
+
+def abstains(p_nocall: float, threshold: float) -> bool:
+    """Whether the answer is ``[]``: ``p_nocall >= threshold``. A softmax never gives exactly 1,
+    so at threshold 1 nothing abstains, even where float rounding of a near-certain
+    answer reads 1.0."""
+    return threshold < 1.0 and p_nocall >= threshold
+
+
+def parse_threshold(value: str | float | None, *, field: str = "abstain_threshold") -> float | None:
+    """``"off"`` / ``None`` -> ``None``; a number in [0, 1] -> that float; anything else a
+    :class:`HammerError` naming ``field``."""
+    if value is None or (isinstance(value, str) and value.strip().lower() == OFF):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise HammerError(f"expected a number in [0, 1] or 'off', got {value!r}", field=field) from None
+    if not 0.0 <= number <= 1.0:  # also refuses nan
+        raise HammerError(f"expected a number in [0, 1] or 'off', got {value!r}", field=field)
+    return number
+
+
+def calibration_path(spec: ModelSpec | None) -> Path | None:
+    """Where ``spec``'s calibration would be: in its adapter directory, or for a GGUF without an
+    adapter ``NAME.abstain.json`` beside ``NAME.gguf``."""
+    if spec is None:
+        return None
+    if spec.adapter is not None:
+        return Path(spec.adapter) / CALIBRATION_FILE
+    if spec.kind == "gguf" and spec.gguf_path is not None:
+        return gguf_calibration_path(spec.gguf_path)
+    return None
+
+
+def gguf_calibration_path(gguf: Path) -> Path:
+    return gguf.with_name(gguf.stem + "." + CALIBRATION_FILE)
+
+
+def read_calibration(path: Path) -> dict[str, Any]:
+    """A calibration file, checked: an object whose ``threshold`` is a number in [0, 1]."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise HammerError(f"cannot read the calibration: {err}", file=str(path)) from None
+    if not isinstance(data, dict) or "threshold" not in data:
+        raise HammerError("a calibration needs a threshold", file=str(path), field="threshold")
+    if isinstance(data["threshold"], bool):
+        raise HammerError("must be a number in [0, 1]", file=str(path), field="threshold")
+    data["threshold"] = parse_threshold(data["threshold"], field="threshold")
+    if data["threshold"] is None:
+        raise HammerError("must be a number in [0, 1]", file=str(path), field="threshold")
+    return data
+
+
+def resolve_threshold(value: str | float | None, spec: ModelSpec | None) -> tuple[float | None, str]:
+    """The threshold to apply and where it came from: ``value`` (a number, ``"off"``/``None``,
+    or :data:`FROM_CARD`: the model's calibration file if there is one, else off)."""
+    if value == FROM_CARD:
+        path = calibration_path(spec)
+        if path is None or not path.is_file():
+            return None, "off (no calibration)"
+        return read_calibration(path)["threshold"], str(path)
+    threshold = parse_threshold(value)
+    return threshold, "off" if threshold is None else "--abstain-threshold"
