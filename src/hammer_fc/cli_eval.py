@@ -15,6 +15,11 @@ TEMPLATE_HELP = (
     "hammer (our models, base models), hammer-chat (Hammer 2.x), authors-1.0 / authors-2.1 "
     "(the authors' test prompts), authors-sft (their training prompt)."
 )
+ABSTAIN_HELP = (
+    "Answer [] when the model's probability of the no-call answer is at least this (0..1), "
+    "else a constrained answer must call; off: decode as the model does "
+    "(default: the adapter's abstain.json, else off)."
+)
 
 
 @app.command("score")
@@ -82,6 +87,9 @@ def run(
             help="Decode under the grammar `hammer serve` uses, built from each case's tools.",
         ),
     ] = False,
+    abstain_threshold: Annotated[
+        str, typer.Option("--abstain-threshold", metavar="FLOAT|off", help=ABSTAIN_HELP)
+    ] = "card",
 ) -> None:
     """Run a model on benchmarks: predictions, verdicts and a summary in the run directory."""
     from hammer_fc.eval.runner import run_eval
@@ -110,4 +118,40 @@ def run(
         backend_options=options,
         metric=metric,
         constrained=constrained,
+        abstain_threshold=abstain_threshold,
+    )
+
+
+@app.command("calibrate")
+def calibrate(
+    out: Annotated[
+        Path, typer.Option("-o", "--output", help="The adapter directory to record the threshold in.")
+    ],
+    model: Annotated[
+        str, typer.Option("--model", help="hammer-smol, an adapter directory, a .gguf file, ...")
+    ] = "hammer-smol",
+    adapter: Annotated[str | None, typer.Option("--adapter", help="LoRA adapter directory.")] = None,
+    backend: Annotated[
+        str | None, typer.Option("--backend", help="hf or llamacpp (default: by model kind).")
+    ] = None,
+    template: Annotated[str, typer.Option("--template", help=TEMPLATE_HELP)] = "hammer",
+    limit: Annotated[
+        int, typer.Option("--limit", help="Examples of each kind (irrelevance, calls), drawn with --seed.")
+    ] = 200,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the subsets.")] = 0,
+    threads: Annotated[int | None, typer.Option("--threads", help="CPU threads (llamacpp, hf).")] = None,
+) -> None:
+    """Pick the abstain threshold on BFCL live (irrelevance vs calls; never non-live) and record
+    it in the adapter directory (abstain.json and a section of its README)."""
+    from hammer_fc.eval.calibrate import calibrate as run_calibration
+
+    run_calibration(
+        model,
+        out,
+        adapter=adapter,
+        backend=backend,
+        template=template,
+        limit=limit,
+        seed=seed,
+        backend_options={"n_threads": threads},
     )

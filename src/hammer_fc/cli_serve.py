@@ -50,6 +50,16 @@ def serve(
             help="Feed text the grammar forces in one batch (llama.cpp; same answers, fewer steps).",
         ),
     ] = True,
+    abstain_threshold: Annotated[
+        str,
+        typer.Option(
+            "--abstain-threshold",
+            metavar="FLOAT|off",
+            help="Answer [] when the model's probability of the no-call answer is at least this "
+            "(0..1; tool_choice auto), else a constrained answer must call; off: as the model "
+            "decodes (default: the adapter's abstain.json or MODEL.abstain.json, else off).",
+        ),
+    ] = "card",
 ) -> None:
     """Serve POST /v1/chat/completions (tools, tool_choice, token streaming, response_format),
     GET /v1/models, /health."""
@@ -70,5 +80,6 @@ def serve(
         template=template,
         max_new_tokens=max_tokens,
         adapter=adapter,
+        abstain_threshold=abstain_threshold,
         **options,
     )

@@ -7,6 +7,7 @@ directly, quantized ones from an F16 intermediate exactly as llama.cpp's own wor
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from rich.console import Console
@@ -57,7 +58,23 @@ def export_gguf(
                 if "fallback quantization" in line:  # e.g. rows not a multiple of 256 cannot use K-quants
                     console.print(f"[dim]llama.cpp: {line.split('WARNING: ')[-1]}[/]")
         os.replace(partial, out)
+        _carry_calibration(spec, out)
     finally:
         intermediate.unlink(missing_ok=True)
         partial.unlink(missing_ok=True)
     return out
+
+
+def _carry_calibration(spec: ModelSpec, out: Path) -> None:
+    """The adapter's abstain calibration beside the GGUF (``NAME.abstain.json``), where
+    ``hammer serve`` and ``hammer eval run`` look for it; a stale one from an earlier export of
+    another model is removed. (Calibrated on the adapter: recalibrate on the GGUF with
+    ``hammer eval calibrate --model NAME.gguf`` for the quantized model's own scores.)"""
+    from hammer_fc.abstain import calibration_path, gguf_calibration_path
+
+    source = calibration_path(spec)
+    target = gguf_calibration_path(out)
+    if source is not None and source.is_file():
+        shutil.copyfile(source, target)
+    else:
+        target.unlink(missing_ok=True)

@@ -3,6 +3,7 @@ prompt and parser: :func:`create_app` for any backend, :func:`serve` for ``hamme
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from hammer_fc.serve.app import DEFAULT_MAX_QUEUE, DEFAULT_REQUEST_TIMEOUT, create_app
@@ -21,14 +22,20 @@ def serve(
     backend: str | None = None,
     max_queue: int = DEFAULT_MAX_QUEUE,
     request_timeout: float | None = DEFAULT_REQUEST_TIMEOUT,
+    abstain_threshold: float | str | None = "card",
     **backend_options: Any,
 ) -> None:
-    """Load ``model`` (a GGUF runs in llama.cpp) and serve it until interrupted."""
+    """Load ``model`` (a GGUF runs in llama.cpp) and serve it until interrupted.
+
+    ``abstain_threshold``: a number in [0, 1], ``"off"``, or ``"card"`` (the model's
+    calibration file where it has one, see :mod:`hammer_fc.abstain`)."""
+    from hammer_fc.abstain import resolve_threshold
     from hammer_fc.errors import HammerError
     from hammer_fc.inference.base import DEFAULT_MAX_NEW_TOKENS, default_backend, load_backend
     from hammer_fc.models import resolve
 
     spec = resolve(model, adapter, prefer="gguf")
+    threshold, source = resolve_threshold(abstain_threshold, spec)
     chosen = backend or default_backend(spec)
     if constrained and chosen != "llamacpp":
         raise HammerError(
@@ -48,7 +55,10 @@ def serve(
             max_new_tokens=max_new_tokens or DEFAULT_MAX_NEW_TOKENS,
             max_queue=max_queue,
             request_timeout=request_timeout,
+            abstain_threshold=threshold,
         )
+        if threshold is not None:
+            logging.getLogger("hammer_fc.serve").warning("abstain threshold %g (%s)", threshold, source)
         run(app, host=host, port=port)
     finally:
         engine.close()

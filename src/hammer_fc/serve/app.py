@@ -32,8 +32,15 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
+from hammer_fc.abstain import abstains, no_call_answer, parse_threshold
 from hammer_fc.errors import HammerError
-from hammer_fc.inference.base import DEFAULT_MAX_NEW_TOKENS, Backend, ContextOverflow, StreamingBackend
+from hammer_fc.inference.base import (
+    DEFAULT_MAX_NEW_TOKENS,
+    Backend,
+    ContextOverflow,
+    ScoringBackend,
+    StreamingBackend,
+)
 from hammer_fc.inference.chat_format import DEFAULT_TEMPLATE, TEMPLATES
 from hammer_fc.inference.grammar import GrammarCache, ToolChoice, forced_function
 from hammer_fc.prompts import render_completion
@@ -74,6 +81,8 @@ class Job:
     response_grammar: str | None = None
     stream: bool = False
     deadline: float = float("inf")
+    abstain_threshold: float | str | None = "server"
+    """The request's own threshold (``None``: off), or ``"server"``: the server's."""
     cancel: threading.Event = field(default_factory=threading.Event)
     """Set when the client has gone or its answer timed out: the worker drops the job."""
 
@@ -106,7 +115,14 @@ class ChatService:
         model_name: str,
         rng: random.Random,
         request_timeout: float | None = None,
+        abstain_threshold: float | None = None,
     ) -> None:
+        if abstain_threshold is not None and not isinstance(backend, ScoringBackend):
+            raise HammerError(
+                f"the {backend.name} backend cannot score the no-call answer: --abstain-threshold off",
+                field="abstain_threshold",
+            )
+        self.abstain_threshold = abstain_threshold
         self.backend = backend
         self.template = template
         self.constrained = constrained
@@ -194,8 +210,31 @@ class ChatService:
             if deltas and job.stream:
                 emit(("deltas", deltas))
 
-        if self.constrained and job.tool_choice == "none" and grammar is None and job.example.tools:
-            # The grammar would allow exactly one answer, no call: no need to ask the model.
+        threshold = self.abstain_threshold if job.abstain_threshold == "server" else job.abstain_threshold
+        abstain = False
+        if offered and job.tool_choice in (None, "auto") and threshold is not None:
+            if not isinstance(self.backend, ScoringBackend):
+                raise HammerError(
+                    f"the {self.backend.name} backend cannot score the no-call answer",
+                    field="abstain_threshold",
+                )
+            try:
+                (p_nocall,) = self.backend.answer_probabilities(
+                    [prompt], no_call_answer(self.template, self.backend.chat)
+                )
+            except ContextOverflow as err:
+                raise APIError(400, err.message, param="messages", code="context_length_exceeded") from None
+            abstain = abstains(p_nocall, threshold)
+            log.debug(
+                "p_nocall %.4g, threshold %g: %s", p_nocall, threshold, "abstain" if abstain else "call"
+            )
+            if not abstain and self.constrained:
+                grammar = self.grammars.get(job.example.tools, "required", parallel=job.parallel)
+        if abstain or (
+            self.constrained and job.tool_choice == "none" and grammar is None and job.example.tools
+        ):
+            # The grammar would allow exactly one answer, no call (or the threshold chose it):
+            # no need to ask the model.
             emit(("start", builder.opening()))
             take(render_completion([]))
             tokens = self.count_tokens(builder.text) if self.count_tokens else None
@@ -247,6 +286,9 @@ class ChatService:
 def _job(request: ChatRequest, default_max_new_tokens: int) -> Job:
     """Check everything that needs no model; raise :class:`HammerError` naming the field."""
     example = read_request(request.messages, request.tools)
+    threshold: float | str | None = "server"
+    if "abstain_threshold" in request.model_fields_set:
+        threshold = parse_threshold(request.abstain_threshold)
     forced_function(example.tools, request.tool_choice)  # validates the choice
     tool_choice = request.tool_choice
     if (tool_choice == "required" or isinstance(tool_choice, dict)) and not example.tools:
@@ -267,6 +309,7 @@ def _job(request: ChatRequest, default_max_new_tokens: int) -> Job:
         stop=request.stop,
         response_grammar=response_grammar,
         stream=request.stream,
+        abstain_threshold=threshold,
     )
 
 
@@ -280,12 +323,16 @@ def create_app(
     seed: int = 0,
     max_queue: int = DEFAULT_MAX_QUEUE,
     request_timeout: float | None = DEFAULT_REQUEST_TIMEOUT,
+    abstain_threshold: float | None = None,
 ) -> FastAPI:
     """The ASGI app serving ``backend``: prompts rendered by ``backend.format(example,
     template)``; with the backend's ``count_tokens`` and ``n_ctx`` an over-long prompt is refused
     (400) rather than truncated. ``seed`` makes the completion and call ids reproducible.
     ``max_queue`` requests may wait behind the running one (429 beyond); ``request_timeout``
-    seconds (``None``: no limit) bound each request from arrival to its last token (408)."""
+    seconds (``None``: no limit) bound each request from arrival to its last token (408).
+    ``abstain_threshold`` (``None``: off) takes the call-or-abstain decision of
+    :mod:`hammer_fc.abstain` for requests with tools and ``tool_choice`` auto; a request's
+    ``abstain_threshold`` field overrides it."""
     if max_queue < 0:
         raise HammerError("max_queue must be 0 or more", field="max_queue")
     if request_timeout is not None and request_timeout <= 0:
@@ -301,6 +348,7 @@ def create_app(
         model_name=model_name,
         rng=random.Random(seed),
         request_timeout=request_timeout,
+        abstain_threshold=abstain_threshold,
     )
     worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hammer-model")
     in_flight = [0]  # requests admitted and not yet answered (touched on the event loop only)
@@ -344,6 +392,7 @@ def create_app(
             "in_flight": in_flight[0],
             "running": service.running,
             "max_queue": max_queue,
+            "abstain_threshold": abstain_threshold,
         }
 
     @app.get("/v1/models")

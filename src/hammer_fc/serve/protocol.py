@@ -47,6 +47,9 @@ class ChatRequest(BaseModel):
     user: str | None = None
     metadata: dict[str, str] | None = None
     store: bool | None = None
+    abstain_threshold: float | str | None = None
+    """Ours (``extra_body`` in the OpenAI client): this request's call-or-abstain threshold, a
+    number in [0, 1] or ``"off"``, instead of the server's (``--abstain-threshold``)."""
 
     @field_validator("stop")
     @classmethod
