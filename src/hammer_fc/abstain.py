@@ -89,11 +89,10 @@ def read_calibration(path: Path) -> dict[str, Any]:
         raise HammerError(f"cannot read the calibration: {err}", file=str(path)) from None
     if not isinstance(data, dict) or "threshold" not in data:
         raise HammerError("a calibration needs a threshold", file=str(path), field="threshold")
-    if isinstance(data["threshold"], bool):
-        raise HammerError("must be a number in [0, 1]", file=str(path), field="threshold")
-    data["threshold"] = parse_threshold(data["threshold"], field="threshold")
-    if data["threshold"] is None:
-        raise HammerError("must be a number in [0, 1]", file=str(path), field="threshold")
+    value = data["threshold"]
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0.0 <= value <= 1.0:
+        raise HammerError(f"must be a number in [0, 1], got {value!r}", file=str(path), field="threshold")
+    data["threshold"] = float(value)
     return data
 
 
