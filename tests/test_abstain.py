@@ -296,3 +296,34 @@ def test_calibrate_records_the_threshold_in_the_adapter_directory(backend, tmp_p
 def test_calibrate_cli_needs_an_adapter_directory(tmp_path: Path) -> None:
     result = hammer("eval", "calibrate", "--model", "smollm2-135m", "-o", tmp_path)
     assert result.returncode == 2 and "adapter_config.json" in result.stderr
+
+
+def test_hf_no_call_probability_of_the_shipped_adapter_matches_a_direct_forward() -> None:
+    """Batched with left padding (prompts of different lengths) against one plain forward each."""
+    import torch
+
+    from hammer_fc.inference.transformers_backend import TransformersBackend
+
+    engine = TransformersBackend(resolve("hammer-smol"), batch_size=2)
+    try:
+        assert isinstance(engine, ScoringBackend)
+        cases = [
+            Example([Message("user", "Weather in Lyon?")], [WEATHER], id="a"),
+            Example(
+                [Message("user", "Tell me a long joke about two cats and a dog, please.")], [WEATHER], id="b"
+            ),
+        ]
+        prompts = [engine.format(case, "hammer") for case in cases]
+        answer = no_call_answer("hammer", engine.chat)
+        assert answer == "```\n[]\n```<|im_end|>"
+        scores = engine.answer_probabilities(prompts, answer)
+        answer_ids = engine.tokenizer(answer, add_special_tokens=False)["input_ids"]
+        for prompt, p in zip(prompts, scores, strict=True):
+            ids = engine.tokenizer(prompt, add_special_tokens=False)["input_ids"]
+            with torch.inference_mode():
+                logits = engine.model(input_ids=torch.tensor([ids + answer_ids])).logits[0].double()
+            log_probs = torch.log_softmax(logits[len(ids) - 1 : -1], dim=-1)
+            direct = math.exp(sum(log_probs[i, t].item() for i, t in enumerate(answer_ids)))
+            assert 0.0 < p < 1.0 and p == pytest.approx(direct, rel=1e-3)
+    finally:
+        engine.close()

@@ -72,7 +72,7 @@ def calibration_path(spec: ModelSpec | None) -> Path | None:
         return None
     if spec.adapter is not None:
         return Path(spec.adapter) / CALIBRATION_FILE
-    if spec.kind == "gguf" and spec.gguf_path is not None:
+    if spec.gguf_path is not None:
         return gguf_calibration_path(spec.gguf_path)
     return None
 

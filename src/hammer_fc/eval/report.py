@@ -34,7 +34,9 @@ def table_rows(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     with_f1 = any(r["kind"] == "f1" for r in benches.values())
     authors = any("authors" in r for r in benches.values())
     masked = bool(summary.get("mask_names"))
+    abstain = any("abstain" in r for r in benches.values())
     header = ["Bench", "Cases", "Accuracy"]
+    header += ["Abstained", "Acc. without threshold"] if abstain else []
     header += ["Name F1", "Args F1"] if with_f1 else []
     header += ["API F1 (authors)", "Param F1 (authors)"] if authors else []
     header += ["Masked acc.", "Drop"] if masked else []
@@ -45,6 +47,9 @@ def table_rows(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
             str(result["cases"]),
             pct(result["accuracy"]),
         ]
+        if abstain:
+            figures = result.get("abstain", {})
+            row += [str(figures.get("abstained", "")), pct(figures.get("accuracy_without"))]
         if with_f1:
             f1 = result["kind"] == "f1"
             row += [pct(result["name"]["f1"]), pct(result["args"]["f1"])] if f1 else ["", ""]
@@ -58,7 +63,8 @@ def table_rows(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     for key, label in BFCL_ROW_NAMES.items():
         if plain.get(key) is None:
             continue
-        row = [label, "", pct(plain[key])] + (["", ""] if with_f1 else []) + (["", ""] if authors else [])
+        row = [label, "", pct(plain[key])] + (["", ""] if abstain else [])
+        row += (["", ""] if with_f1 else []) + (["", ""] if authors else [])
         if masked:
             m = masked_rows.get(key)
             row += [pct(m), pct(None if m is None else plain[key] - m)]
