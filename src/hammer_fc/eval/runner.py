@@ -415,8 +415,7 @@ def _decided(
     below it, under the grammar (``forced``: decode with the empty list forbidden), a call where
     the model wrote ``[]``. Where the model's answer was a call, it is also the answer with
     ``[]`` forbidden: greedy under the smaller grammar picks the same tokens."""
-    decided: dict[str, Any] = {"p_nocall": p_nocall, "threshold": threshold, "abstained": False}
-    decided["forced_call"] = False
+    decided = {"p_nocall": p_nocall, "threshold": threshold, "abstained": False, "forced_call": False}
     own = {k: record[k] for k in ("output", "calls", "parse_error", "error") if k in record}
     answer = own
     if abstains(p_nocall, threshold):
