@@ -9,7 +9,7 @@ import pytest
 
 from hammer_fc.errors import HammerError
 from hammer_fc.formats.bfcl import BFCL_CATEGORIES
-from hammer_fc.formats.params import (
+from hammer_fc.schema.params import (
     param_to_spec,
     params_from_object,
     tool_from_function,

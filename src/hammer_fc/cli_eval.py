@@ -85,17 +85,14 @@ def run(
 ) -> None:
     """Run a model on benchmarks: predictions, verdicts and a summary in the run directory."""
     from hammer_fc.eval.runner import run_eval
-    from hammer_fc.inference.base import default_backend
+    from hammer_fc.inference.load import default_backend, supported_options
     from hammer_fc.models import resolve
 
     chosen = backend or default_backend(resolve(model, adapter))
-    options: dict[str, object] = {}
-    if batch_size is not None and chosen in ("hf", "openai"):
-        options["batch_size"] = batch_size
-    if chosen in ("hf", "llamacpp"):
-        options["n_threads"] = threads
-    if chosen == "llamacpp":
-        options["reuse_prefix"] = not no_prefix_reuse
+    wanted = {"n_threads": threads, "reuse_prefix": not no_prefix_reuse}
+    if batch_size is not None:
+        wanted["batch_size"] = batch_size
+    options = supported_options(chosen, wanted)
     run_eval(
         model,
         bench,

@@ -113,8 +113,8 @@ class XlamReader:
     """
 
     def __init__(self) -> None:
-        from hammer_fc.formats.params import tool_from_xlam
         from hammer_fc.formats.xlam import example_from_xlam
+        from hammer_fc.schema.params import tool_from_xlam
 
         self._tool_from_xlam = tool_from_xlam
         self._example_from_xlam = example_from_xlam

@@ -328,7 +328,7 @@ def _summary_table(stages: list[Stage], out: Path) -> Table:
 def _serve(path: Path, console: Console) -> dict[str, Any]:
     import openai
 
-    from hammer_fc.inference.base import load_backend
+    from hammer_fc.inference.load import load_backend
     from hammer_fc.models import resolve
     from hammer_fc.serve.app import create_app
     from hammer_fc.serve.server import BackgroundServer

@@ -58,17 +58,12 @@ from hammer_fc.eval.authors_f1 import AuthorsCounts
 from hammer_fc.eval.benches import Bench, load_benches, select_cases
 from hammer_fc.eval.judge import Judged, bench_result, bfcl_rows, drop, judge, read_output
 from hammer_fc.eval.report import markdown, rich_table
-from hammer_fc.inference.base import (
-    DEFAULT_MAX_NEW_TOKENS,
-    Backend,
-    ContextOverflow,
-    default_backend,
-    load_backend,
-)
-from hammer_fc.inference.chat_format import DEFAULT_TEMPLATE, TEMPLATES
+from hammer_fc.inference.base import DEFAULT_MAX_NEW_TOKENS, Backend, ContextOverflow
 from hammer_fc.inference.grammar import grammar_for_tools
+from hammer_fc.inference.load import default_backend, load_backend
 from hammer_fc.models import resolve
 from hammer_fc.outputs import atomic_output, check_output, check_output_dir
+from hammer_fc.prompts import DEFAULT_TEMPLATE, get_template
 from hammer_fc.schema import Example, ToolCall
 
 PREDICTIONS = "predictions.jsonl"
@@ -162,10 +157,7 @@ def run_eval(
     """
     console = console or Console(stderr=True)
     _check_metric(metric)
-    if template not in TEMPLATES:
-        raise HammerError(
-            f"unknown prompt template {template!r} (choose from {', '.join(TEMPLATES)})", field="template"
-        )
+    get_template(template)  # the registry's one "unknown prompt template" error
     if max_new_tokens < 1:
         raise HammerError(
             f"--max-new-tokens must be at least 1, got {max_new_tokens}", field="max_new_tokens"

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from hammer_fc.errors import HammerError
-from hammer_fc.formats.params import tool_from_xlam, tool_to_xlam
 from hammer_fc.formats.records import (
     calls_from_list,
     examples_from_records,
@@ -27,6 +26,7 @@ from hammer_fc.formats.records import (
     write_records,
 )
 from hammer_fc.schema import Example
+from hammer_fc.schema.params import tool_from_xlam, tool_to_xlam
 
 
 def example_from_xlam(record: Any, index: int, path: Path) -> Example:

@@ -10,8 +10,8 @@ from typing import Any
 
 from hammer_fc.errors import HammerError
 from hammer_fc.inference.base import ContextOverflow
-from hammer_fc.inference.chat_format import ChatFormat, render_case
 from hammer_fc.models import ModelSpec, load_hf
+from hammer_fc.prompts.chat_format import ChatFormat, render_case
 from hammer_fc.schema import Example
 
 
@@ -19,6 +19,8 @@ class TransformersBackend:
     """A Hugging Face causal LM (hub id, directory or GGUF via transformers, plus an adapter)."""
 
     name = "hf"
+    grammar = False
+    options = frozenset({"batch_size", "n_threads"})
 
     def __init__(
         self,

@@ -28,8 +28,8 @@ from hammer_fc.augment.irrelevance import add_irrelevance, tool_pool
 from hammer_fc.augment.shorten import SHORTENED_FROM, shorten
 from hammer_fc.errors import HammerError
 from hammer_fc.formats import read_examples
-from hammer_fc.inference.chat_format import ChatFormat, wrap_prompt
 from hammer_fc.prompts import get_template
+from hammer_fc.prompts.chat_format import ChatFormat, wrap_prompt
 from hammer_fc.schema import Example
 
 IGNORE_INDEX = -100
@@ -49,7 +49,7 @@ Item = Example | Prepared
 class Encoder:
     """Tokenizes (prompt, completion) pairs as the model will see them at inference.
 
-    The prompt goes through :class:`hammer_fc.inference.chat_format.ChatFormat` (the model's own
+    The prompt goes through :class:`hammer_fc.prompts.chat_format.ChatFormat` (the model's own
     chat template, the formatter every backend uses), so training and evaluation see the same text.
     """
 

@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from hammer_fc.errors import HammerError
-from hammer_fc.formats.pytype import (
+from hammer_fc.schema.pytype import (
     PyType,
     format_node,
     is_pythonic,
@@ -31,7 +31,7 @@ from hammer_fc.formats.pytype import (
     python_spelling,
     resolve,
 )
-from hammer_fc.schema import MISSING, Param, Tool
+from hammer_fc.schema.types import MISSING, Param, Tool
 
 Dialect = Literal["jsonschema", "bfcl"]
 
