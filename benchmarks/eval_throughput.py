@@ -35,7 +35,7 @@ from rich.table import Table
 from hammer_fc.eval.benches import load_bench
 from hammer_fc.eval.runner import build_cases, generate_predictions
 from hammer_fc.inference.llamacpp_backend import LlamaCppBackend
-from hammer_fc.models import resolve
+from hammer_fc.model_spec import resolve
 from machine import machine_lines
 
 BLOCK = 10

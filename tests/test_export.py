@@ -25,7 +25,7 @@ from hammer_fc.export.vocab import PROBE
 from hammer_fc.inference.grammar import grammar_for_tools
 from hammer_fc.inference.llamacpp_cpu import open_llama
 from hammer_fc.inference.load import load_backend
-from hammer_fc.models import load_hf, load_tokenizer, resolve
+from hammer_fc.model_spec import load_hf, load_tokenizer, resolve
 from hammer_fc.prompts import parse_calls
 from hammer_fc.schema import Example, Message
 from hammer_fc.schema.params import tool_from_function

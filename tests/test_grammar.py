@@ -406,7 +406,7 @@ QUERIES = [
 def backend(llm: Any) -> Any:
     """The server's llama.cpp backend around the module's model (closed with it, not here)."""
     from hammer_fc.inference.llamacpp_backend import LlamaCppBackend
-    from hammer_fc.models import resolve
+    from hammer_fc.model_spec import resolve
 
     return LlamaCppBackend(resolve("smollm2-135m", prefer="gguf"), llama=llm)
 

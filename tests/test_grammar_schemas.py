@@ -875,7 +875,7 @@ def client() -> Iterator[Any]:
     openai = pytest.importorskip("openai")
     pytest.importorskip("llama_cpp")
     from hammer_fc.inference.llamacpp_backend import LlamaCppBackend
-    from hammer_fc.models import resolve
+    from hammer_fc.model_spec import resolve
     from hammer_fc.serve import BackgroundServer, create_app
 
     backend = LlamaCppBackend(resolve("smollm2-135m", prefer="gguf"), n_ctx=2048, n_threads=2)

@@ -13,7 +13,7 @@ from hammer_fc.errors import HammerError
 from hammer_fc.formats.bfcl import load_bfcl
 from hammer_fc.inference.llamacpp_backend import LlamaCppBackend
 from hammer_fc.inference.transformers_backend import TransformersBackend
-from hammer_fc.models import resolve
+from hammer_fc.model_spec import resolve
 from hammer_fc.prompts.chat_format import ChatFormat
 
 PROMPTS = [

@@ -21,7 +21,7 @@ from safetensors.torch import load_file
 from hammer_fc.errors import HammerError
 from hammer_fc.formats import write_examples
 from hammer_fc.formats.bfcl import load_bfcl
-from hammer_fc.models import load_tokenizer, resolve
+from hammer_fc.model_spec import load_tokenizer, resolve
 from hammer_fc.schema import Example, Message, Tool
 from hammer_fc.train.checkpoints import checkpoint_problem
 from hammer_fc.train.config import TrainConfig, load_recipe

@@ -92,7 +92,7 @@ def measure_model(path: str, examples: dict[int, Example], call_tools: int, sett
     """All figures for one model file (see the module docstring for what each one means)."""
     from hammer_fc.inference.grammar import grammar_for_tools
     from hammer_fc.inference.load import load_backend
-    from hammer_fc.models import resolve
+    from hammer_fc.model_spec import resolve
     from hammer_fc.prompts import parse_calls
     from hammer_fc.prompts.chat_format import ChatFormat
     from hammer_fc.serve.responses import AnswerBuilder

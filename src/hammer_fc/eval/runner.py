@@ -61,7 +61,7 @@ from hammer_fc.eval.report import markdown, rich_table
 from hammer_fc.inference.base import DEFAULT_MAX_NEW_TOKENS, Backend, ContextOverflow
 from hammer_fc.inference.grammar import grammar_for_tools
 from hammer_fc.inference.load import default_backend, load_backend
-from hammer_fc.models import resolve
+from hammer_fc.model_spec import resolve
 from hammer_fc.outputs import atomic_output, check_output, check_output_dir
 from hammer_fc.prompts import DEFAULT_TEMPLATE, get_template
 from hammer_fc.schema import Example, ToolCall

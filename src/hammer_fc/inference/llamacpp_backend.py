@@ -28,7 +28,7 @@ import numpy as np
 
 from hammer_fc.errors import HammerError
 from hammer_fc.inference.base import ContextOverflow, Piece
-from hammer_fc.models import ModelSpec
+from hammer_fc.model_spec import ModelSpec
 from hammer_fc.prompts.chat_format import ChatFormat, render_case
 from hammer_fc.schema import Example
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from hammer_fc.errors import HammerError
 from hammer_fc.inference.base import Backend
-from hammer_fc.models import ModelSpec
+from hammer_fc.model_spec import ModelSpec
 
 BackendName = Literal["hf", "llamacpp", "openai"]
 _CLASSES: dict[str, tuple[str, str]] = {

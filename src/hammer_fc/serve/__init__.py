@@ -27,7 +27,7 @@ def serve(
     from hammer_fc.errors import HammerError
     from hammer_fc.inference.base import DEFAULT_MAX_NEW_TOKENS
     from hammer_fc.inference.load import backend_class, default_backend, load_backend, supported_options
-    from hammer_fc.models import resolve
+    from hammer_fc.model_spec import resolve
 
     spec = resolve(model, adapter, prefer="gguf")
     chosen = backend or default_backend(spec)

@@ -86,7 +86,7 @@ def run(
     """Run a model on benchmarks: predictions, verdicts and a summary in the run directory."""
     from hammer_fc.eval.runner import run_eval
     from hammer_fc.inference.load import default_backend, supported_options
-    from hammer_fc.models import resolve
+    from hammer_fc.model_spec import resolve
 
     chosen = backend or default_backend(resolve(model, adapter))
     wanted = {"n_threads": threads, "reuse_prefix": not no_prefix_reuse}

@@ -39,7 +39,7 @@ from rich.rule import Rule
 from rich.table import Table
 
 from hammer_fc.errors import HammerError
-from hammer_fc.models import ADAPTERS_DIR
+from hammer_fc.model_spec import ADAPTERS_DIR
 
 T = TypeVar("T")
 
@@ -259,7 +259,7 @@ def _train(out: Path, options: QuickstartOptions, console: Console) -> tuple[Pat
 
 def _export(model: str, out: Path, console: Console) -> Path:
     from hammer_fc.export import export_gguf
-    from hammer_fc.models import resolve
+    from hammer_fc.model_spec import resolve
 
     path = export_gguf(resolve(model), out, "Q4_K_M", console=console)
     console.print(f"exported {model} -> {path} ({path.stat().st_size / 2**20:.1f} MiB)")
@@ -329,7 +329,7 @@ def _serve(path: Path, console: Console) -> dict[str, Any]:
     import openai
 
     from hammer_fc.inference.load import load_backend
-    from hammer_fc.models import resolve
+    from hammer_fc.model_spec import resolve
     from hammer_fc.serve.app import create_app
     from hammer_fc.serve.server import BackgroundServer
 
