@@ -21,7 +21,14 @@ from hammer_fc.augment.masking import ALPHABET, FUNCTION_NAME_LENGTH, PARAM_NAME
 from hammer_fc.cli import app
 from hammer_fc.errors import HammerError
 from hammer_fc.formats import read_examples
-from hammer_fc.prepare import iter_epoch, iter_lines, load_examples, prepare, with_irrelevance, write_prepared
+from hammer_fc.prepare.run import (
+    iter_epoch,
+    iter_lines,
+    load_examples,
+    prepare,
+    with_irrelevance,
+    write_prepared,
+)
 from hammer_fc.prompts.training import render_completion
 from hammer_fc.schema import Example, Message, Param, Tool, ToolCall
 from xlam_strategies import LAYOUTS, to_examples, write_dataset, xlam_dataset

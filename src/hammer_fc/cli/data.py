@@ -167,8 +167,8 @@ def prepare(
     from rich.table import Table
 
     from hammer_fc.outputs import check_output
-    from hammer_fc.prepare import prepare as run_prepare
-    from hammer_fc.prepare import summary_rows
+    from hammer_fc.prepare.run import prepare as run_prepare
+    from hammer_fc.prepare.run import summary_rows
 
     check_output(out)  # before the progress bar: a bad -o is one line
     console = Console(stderr=True)

@@ -47,7 +47,7 @@ _READERS: dict[str, Callable[[Path], Iterator[Example | HammerError]]] = {
 
 
 def _write_alpaca(examples: Iterable[Example], path: Path, template: str = "hammer") -> int:
-    from hammer_fc.formats.alpaca import write_alpaca  # needs the prompts package
+    from hammer_fc.prepare.records import write_alpaca  # needs the prompts package
 
     return write_alpaca(examples, path, template)
 

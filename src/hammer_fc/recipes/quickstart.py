@@ -192,7 +192,7 @@ def _calls_line(calls: list[dict[str, Any]]) -> str:
 def _data(out: Path, seed: int, console: Console) -> dict[str, Any]:
     from hammer_fc.augment.masking import mask_example
     from hammer_fc.formats.bfcl import load_bfcl
-    from hammer_fc.prepare import prepare, summary_rows
+    from hammer_fc.prepare.run import prepare, summary_rows
     from hammer_fc.prompts.training import render_completion, tools_json
 
     result = prepare(

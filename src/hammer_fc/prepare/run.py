@@ -6,7 +6,7 @@ are only cut into record ranges here and each worker parses its own), adds irrel
 examples, and writes
 ``epochs`` views of every example (:mod:`hammer_fc.augment.epochs`: the masking ratio is the
 share of examples masked, drawn per ``(seed, epoch, index)``) with the fast writer of
-:mod:`hammer_fc.prepare_writer`.
+:mod:`hammer_fc.prepare.render`.
 
 Irrelevance examples (``add_irrelevance``, a share of the inputs) are built once from the inputs,
 appended after them and then treated like every other example in every epoch: the output has
@@ -55,7 +55,7 @@ from hammer_fc.formats.records import (
     slice_records,
 )
 from hammer_fc.outputs import check_output
-from hammer_fc.prepare_writer import (
+from hammer_fc.prepare.render import (
     BLOCK,
     MIN_PARALLEL_LINES,
     OUTPUT_FORMATS,
@@ -282,7 +282,7 @@ def load_examples(
 @dataclass
 class _XlamBlocks:
     """xLAM records cut (or parsed) in the parent, parsed and converted block by block in the
-    workers (a :data:`~hammer_fc.prepare_writer.Loader`), so reading is as parallel as rendering."""
+    workers (a :data:`~hammer_fc.prepare.render.Loader`), so reading is as parallel as rendering."""
 
     files: list[tuple[Path, Records]]
     block: int
