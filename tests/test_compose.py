@@ -28,8 +28,9 @@ from hammer_fc.cli import app
 from hammer_fc.errors import HammerError
 from hammer_fc.formats.bfcl import load_bfcl
 from hammer_fc.model_spec import load_tokenizer, resolve
-from hammer_fc.prepare.render import record
-from hammer_fc.prepare.run import iter_lines, prepare
+from hammer_fc.prepare.records import record
+from hammer_fc.prepare.render import iter_lines
+from hammer_fc.prepare.run import prepare
 from hammer_fc.schema import Example, Message, Param, Tool, ToolCall
 from hammer_fc.train.data import Encoder, render
 from hammer_fc.train.dataset import MaskedEpochDataset
