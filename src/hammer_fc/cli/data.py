@@ -50,7 +50,8 @@ def convert(
     from rich.console import Console
     from rich.markup import escape
 
-    from hammer_fc.formats import convert_file, describe_kinds
+    from hammer_fc.formats import describe_kinds
+    from hammer_fc.prepare.convert import convert_file
 
     console = Console(stderr=True)
     with console.status(f"converting {src}"):
