@@ -68,9 +68,7 @@ def main() -> None:
             order = list(modes) if number % 2 == 0 else list(reversed(modes))
             for mode in order:
                 console.print(f"cases {start}-{start + len(block) - 1}: {mode}")
-                figures = generate_predictions(
-                    modes[mode], block, "hammer", args.max_new_tokens, paths[mode], console
-                )
+                figures = generate_predictions(modes[mode], block, "hammer", args.max_new_tokens, paths[mode])
                 for key in ("generated", "seconds"):
                     totals[mode][key] += figures[key]
         outputs = {mode: _outputs(path) for mode, path in paths.items()}

@@ -218,22 +218,25 @@ def _data(out: Path, seed: int, console: Console) -> dict[str, Any]:
 
 
 def _evaluate(model: str, out: Path, options: QuickstartOptions, console: Console) -> dict[str, Any]:
+    from hammer_fc.eval.report import cases_progress, rich_table
     from hammer_fc.eval.runner import run_eval
 
     # An eval directory resumes the run it holds; the quickstart's models and settings change
     # between runs (a fresh quick adapter every time), so every run starts its evals afresh.
     shutil.rmtree(out, ignore_errors=True)
-    summary = run_eval(
-        model,
-        EVAL_BENCH,
-        out_dir=out,
-        limit=options.eval_limit,
-        seed=options.seed,
-        max_new_tokens=options.max_new_tokens,
-        constrained=options.constrained,
-        console=console,
-        backend_options={"n_threads": options.threads} if options.threads else None,
-    )
+    with cases_progress(console) as progress:
+        summary = run_eval(
+            model,
+            EVAL_BENCH,
+            out_dir=out,
+            limit=options.eval_limit,
+            seed=options.seed,
+            max_new_tokens=options.max_new_tokens,
+            constrained=options.constrained,
+            progress=progress,
+            backend_options={"n_threads": options.threads} if options.threads else None,
+        )
+    console.print(rich_table(summary))
     return {
         "per_category": {name: r["accuracy"] for name, r in summary["benches"].items()},
         "cases": sum(r["cases"] for r in summary["benches"].values()),
