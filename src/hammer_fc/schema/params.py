@@ -238,11 +238,6 @@ def _layout_from_object(schema: Any, *, path: str) -> Param:
     return param_from_spec(name, schema, path=f"{head}." if head else "")
 
 
-def params_from_object(schema: Any, *, path: str = "parameters") -> list[Param]:
-    """Read the properties of a function's ``parameters`` object (``{"type", "properties", "required"}``)."""
-    return [] if schema is None else _layout_from_object(schema, path=path).properties
-
-
 def params_to_object(params: list[Param], dialect: Dialect, layout: Param | None = None) -> dict[str, Any]:
     """Write a function's ``parameters`` object (in the source's layout when ``layout`` is given).
 
