@@ -28,7 +28,7 @@ from hammer_fc.eval.calibrate import CARD_END, CARD_START, calibrate, pick_thres
 from hammer_fc.eval.runner import PREDICTIONS, run_eval
 from hammer_fc.inference.base import ScoringBackend, sequence_probability
 from hammer_fc.inference.llamacpp_backend import LlamaCppBackend
-from hammer_fc.models import ModelSpec, resolve
+from hammer_fc.model_spec import ModelSpec, resolve
 from hammer_fc.schema import Example, Message, Param, Tool
 from hammer_fc.serve import BackgroundServer, create_app
 

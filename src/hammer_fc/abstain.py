@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hammer_fc.errors import HammerError
-from hammer_fc.inference.chat_format import ChatFormat
-from hammer_fc.models import ModelSpec
+from hammer_fc.model_spec import ModelSpec
 from hammer_fc.prompts import get_template
+from hammer_fc.prompts.chat_format import ChatFormat
 
 CALIBRATION_FILE = "abstain.json"
 """Beside ``adapter_config.json``: the calibrated threshold, its data, seed and rates."""

@@ -25,15 +25,15 @@ import random
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
 from hammer_fc.abstain import CALIBRATION_FILE, abstains, no_call_answer
 from hammer_fc.errors import HammerError
 from hammer_fc.eval.benches import load_bench
-from hammer_fc.eval.runner import progress_bar
-from hammer_fc.inference.base import ContextOverflow, ScoringBackend, default_backend, load_backend
-from hammer_fc.models import resolve
+from hammer_fc.eval.runner import Progress
+from hammer_fc.inference.base import ContextOverflow, ScoringBackend
+from hammer_fc.inference.load import default_backend, load_backend
+from hammer_fc.model_spec import resolve
 from hammer_fc.outputs import atomic_output, check_output
 from hammer_fc.schema import Example
 
@@ -84,27 +84,27 @@ def pick_threshold(irrelevant: list[float], calls: list[float]) -> float:
 
 
 def score(
-    backend: ScoringBackend, examples: list[Example], template: str, console: Console, what: str
+    backend: ScoringBackend, examples: list[Example], template: str, progress: Progress | None, what: str
 ) -> tuple[list[float], int]:
     """``p_nocall`` per example that fits the context, and how many did not."""
     answer = no_call_answer(template, backend.chat)
     prompts = sorted(backend.format(e, template) for e in examples)  # shared prefixes in a row
     out: list[float] = []
     skipped = 0
-    with progress_bar(console) as progress:
-        task = progress.add_task(f"scoring {what}", total=len(prompts))
-        size = max(1, backend.batch_size)
-        for start in range(0, len(prompts), size):
-            chunk = prompts[start : start + size]
-            try:
-                out.extend(backend.answer_probabilities(chunk, answer))
-            except ContextOverflow:
-                for prompt in chunk:
-                    try:
-                        out.extend(backend.answer_probabilities([prompt], answer))
-                    except ContextOverflow:
-                        skipped += 1
-            progress.advance(task, len(chunk))
+    advance = None if progress is None else progress(f"scoring {what}", len(prompts))
+    size = max(1, backend.batch_size)
+    for start in range(0, len(prompts), size):
+        chunk = prompts[start : start + size]
+        try:
+            out.extend(backend.answer_probabilities(chunk, answer))
+        except ContextOverflow:
+            for prompt in chunk:
+                try:
+                    out.extend(backend.answer_probabilities([prompt], answer))
+                except ContextOverflow:
+                    skipped += 1
+        if advance is not None:
+            advance(len(chunk))
     return out, skipped
 
 
@@ -118,13 +118,12 @@ def calibrate(
     limit: int | None = 200,
     seed: int = 0,
     backend_options: dict[str, Any] | None = None,
-    console: Console | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Score, pick the threshold, write it into ``out_dir`` (an adapter directory); the record.
 
     ``backend``: a backend name (default by model kind) or an open backend (left open), which
-    is then used for ``model``."""
-    console = console or Console(stderr=True)
+    is then used for ``model``. ``progress`` as in :func:`~hammer_fc.eval.runner.run_eval`."""
     out = Path(out_dir)
     if not (out / "adapter_config.json").is_file():
         raise HammerError(f"{out} is not an adapter directory (no adapter_config.json)", field="output")
@@ -141,9 +140,9 @@ def calibrate(
         if not isinstance(engine, ScoringBackend):
             raise HammerError(f"the {name} backend cannot score the no-call answer", field="backend")
         irrelevant, skipped_irrelevant = score(
-            engine, irrelevant_cases, template, console, "live_irrelevance"
+            engine, irrelevant_cases, template, progress, "live_irrelevance"
         )
-        calls, skipped_calls = score(engine, call_cases, template, console, "live calls")
+        calls, skipped_calls = score(engine, call_cases, template, progress, "live calls")
     finally:
         if engine is not backend:
             engine.close()
@@ -172,7 +171,6 @@ def calibrate(
     with atomic_output(out / CALIBRATION_FILE) as sink:
         sink.write((json.dumps(record, indent=2) + "\n").encode())
     _write_card(out / "README.md", record)
-    console.print(rich_table(record))
     return record
 
 
