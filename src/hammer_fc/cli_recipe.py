@@ -40,6 +40,9 @@ def evidence(
     jobs: Annotated[int, typer.Option("--jobs", help="Evals run at the same time.")] = 2,
     threads: Annotated[int, typer.Option("--threads", help="llama.cpp threads per eval.")] = 1,
     max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", help="Answer length cap.")] = 256,
+    bench: Annotated[
+        str, typer.Option("--bench", help="BFCL categories (default all of non-live; fewer for a trial).")
+    ] = "bfcl:non_live",
 ) -> None:
     """Issue 10's evidence: exports, base vs adapter constrained and free, renamed functions,
     the masking-ratio-0 ablation, F16/Q8_0/Q4_K_M; then evidence.md, evidence.json, accuracy.png."""
@@ -61,6 +64,7 @@ def evidence(
         jobs=jobs,
         threads=threads,
         max_new_tokens=max_new_tokens,
+        bench=bench,
     )
     tables = run_evidence(options)
     console = Console()

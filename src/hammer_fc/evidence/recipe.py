@@ -66,6 +66,8 @@ class EvidenceOptions:
     jobs: int = 2
     threads: int = 1
     max_new_tokens: int = 256
+    bench: str = BENCH
+    """The categories (default all of non-live; fewer only for a trial)."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ class EvalJob:
     def command(self) -> list[str]:
         o = self.options
         cmd = [sys.executable, "-m", "hammer_fc.cli", "eval", "run", "--model", str(self.model_file)]
-        cmd += ["--bench", BENCH, "--seed", str(o.seed), "--threads", str(o.threads)]
+        cmd += ["--bench", o.bench, "--seed", str(o.seed), "--threads", str(o.threads)]
         cmd += ["--max-new-tokens", str(o.max_new_tokens), "-o", str(self.run_dir)]
         cmd.append("--constrained" if self.constrained else "--free")
         if self.limit is not None:
@@ -107,7 +109,7 @@ class EvalJob:
     def keys(self) -> set[tuple[str, str, bool]]:
         """The cases this invocation needs (to count its progress)."""
         out = set()
-        for bench in load_benches(BENCH):
+        for bench in load_benches(self.options.bench):
             for example in select_cases(bench, self.limit, self.options.seed):
                 out.add((bench.name, example.id, False))
                 if self.mask_names:
@@ -388,6 +390,8 @@ def _command_line(options: EvidenceOptions) -> str:
         parts += ["--full-limit", str(options.full_limit)]
     if not options.free_masked:
         parts.append("--no-free-masked")
+    if options.bench != BENCH:
+        parts += ["--bench", options.bench]
     if options.max_new_tokens != 256:
         parts += ["--max-new-tokens", str(options.max_new_tokens)]
     parts += ["-o", str(options.out_dir)]

@@ -278,10 +278,10 @@ def table_cells(rows: Sequence[Row], *, counts: bool = True) -> tuple[list[str],
 
 
 CAPTION = (
-    "Accuracy % (cases in parentheses). non-live AST: BFCL's rule, the unweighted mean of simple "
-    "(mean of python, java, javascript), multiple, parallel and parallel_multiple; irrelevance "
-    "is not in it. drop: non-live AST with names as given minus with masked names "
-    "(`--mask-names`), in points, on the same cases."
+    "Accuracy %, with the number of cases counted (n). non-live AST: BFCL's rule, the "
+    "unweighted mean of simple (mean of python, java, javascript), multiple, parallel and "
+    "parallel_multiple; irrelevance is not in it. drop: non-live AST with names as given "
+    "minus with masked names (`--mask-names`), in points, on the same cases."
 )
 
 
@@ -310,18 +310,26 @@ SHORT = {
 
 
 def rich_table(rows: Sequence[Row], *, title: str | None = None, counts: bool = True) -> Any:
+    """The same cells for a terminal: one label column, the case counts under the figures."""
     from rich.table import Table
 
-    header, lines = table_cells(rows, counts=counts)
+    header, lines = table_cells(rows, counts=False)
     table = Table(title=title, caption=CAPTION + " " + _legend(header), caption_justify="left")
-    for i, name in enumerate(header):
-        if i < 4:
-            table.add_column(SHORT.get(name, name), overflow="fold")
-        else:
-            table.add_column(SHORT.get(name, name), justify="right", no_wrap=True)
-    for line in lines:
-        table.add_row(*line)
+    table.add_column("model quant decoding names", overflow="fold", min_width=20)
+    for name in header[4:]:
+        table.add_column(SHORT.get(name, name), justify="right", no_wrap=True)
+    _, counted = table_cells(rows, counts=True)
+    for line, with_counts in zip(lines, counted, strict=True):
+        if counts:
+            line = [_stack(a, b) for a, b in zip(line, with_counts, strict=True)]
+        table.add_row(" ".join(line[:4]), *line[4:])
     return table
+
+
+def _stack(plain: str, counted: str) -> str:
+    """``45.0 (400)`` -> ``45.0`` over a dim ``n=400``."""
+    extra = counted.removeprefix(plain).strip()
+    return plain if not extra else f"{plain}\n[dim]n={extra.strip('()')}[/]"
 
 
 def _legend(header: Sequence[str]) -> str:
