@@ -28,8 +28,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +48,7 @@ from hammer_fc.outputs import check_output_dir
 BENCH = "bfcl:non_live"
 QUANTS = ("F16", "Q8_0", "Q4_K_M")
 HEADLINE_QUANT = "Q4_K_M"
+QUIET = {"TQDM_DISABLE": "1", "TRANSFORMERS_VERBOSITY": "error"}
 
 
 @dataclass(frozen=True)
@@ -213,19 +216,40 @@ def run_evidence(options: EvidenceOptions, console: Console | None = None) -> di
     exports, stages = plan(options)
     out = check_output_dir(options.out_dir)
     (out / "logs").mkdir(exist_ok=True)
-    for model, quant in exports:
-        path = gguf_path(out, model, quant)
-        if path.is_file():
-            console.print(f"[dim]export: {path} is there[/]")
-            continue
-        console.print(f"export: {model.spec} -> {path}")
-        export_gguf(resolve(model.spec), path, quant, console=console)
+    console.rule(f"export: {len(exports)} GGUF files")
+    with _quiet_exports():
+        for model, quant in exports:
+            path = gguf_path(out, model, quant)
+            if path.is_file():
+                console.print(f"[dim]{path} is there[/]")
+                continue
+            console.print(f"{model.spec} -> {path}")
+            export_gguf(resolve(model.spec), path, quant, console=console)
     tables: dict[str, list[Row]] = {}
     for name, jobs in zip(("subset", "full"), stages, strict=False):
         console.rule(f"evaluate: {name} ({len(jobs)} runs, {options.jobs} at a time)")
-        run_jobs(jobs, options.jobs, console)
-        tables = write_report(options)
+        try:
+            run_jobs(jobs, options.jobs, console)
+        finally:  # what the runs hold so far, even when one failed or was stopped
+            tables = write_report(options)
     return tables
+
+
+@contextmanager
+def _quiet_exports() -> Iterator[None]:
+    """No tqdm bars from transformers' GGUF de-quantisation nor its deprecation warnings (they
+    would bury the recipe's own lines); a variable the user set is kept, and the environment
+    and warning filters are restored afterwards."""
+    added = {k: v for k, v in QUIET.items() if k not in os.environ}
+    os.environ.update(added)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=FutureWarning, module=r"transformers(\.|$)")
+            warnings.filterwarnings("ignore", message="Could not find a config file", module=r"peft(\.|$)")
+            yield
+    finally:
+        for key in added:
+            os.environ.pop(key, None)
 
 
 def _done(job: EvalJob, wanted: set[tuple[str, str, bool]]) -> int:
@@ -260,6 +284,9 @@ def run_jobs(jobs: Sequence[EvalJob], workers: int, console: Console) -> None:
             code = process.wait()
         if code != 0:
             stop.set()
+            for other in running.values():
+                if other is not process:
+                    other.terminate()  # resumable: a rerun continues them
             tail = job.log.read_text(errors="replace").strip().splitlines()[-3:]
             raise HammerError(
                 f"`hammer eval run` failed (exit {code}): {' | '.join(tail)}", file=str(job.log)
@@ -281,7 +308,7 @@ def run_jobs(jobs: Sequence[EvalJob], workers: int, console: Console) -> None:
         try:
             while not all(f.done() for f in futures):
                 _refresh(jobs, wanted, tasks, running, progress)
-                time.sleep(1.0)
+                time.sleep(2.0)
             _refresh(jobs, wanted, tasks, running, progress)
         except KeyboardInterrupt:
             stop.set()
