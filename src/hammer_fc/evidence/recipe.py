@@ -40,9 +40,10 @@ import orjson
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from hammer_fc.cpu import cpu_model
 from hammer_fc.errors import HammerError
 from hammer_fc.eval.benches import load_benches, select_cases
-from hammer_fc.evidence.report import AS_GIVEN, MASKED, Row, collect, markdown_table, plot
+from hammer_fc.evidence.report import AS_GIVEN, CAPTION, MASKED, Row, collect, markdown_table, plot
 from hammer_fc.outputs import check_output_dir
 
 BENCH = "bfcl:non_live"
@@ -389,10 +390,16 @@ def write_report(options: EvidenceOptions) -> dict[str, list[Row]]:
         "",
         f"`{_command_line(options)}`",
         "",
+        f"Written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {cpu_model()} "
+        f"({os.cpu_count()} cores; {options.jobs} evals at a time, {options.threads} llama.cpp "
+        f"thread(s) each), seed {options.seed}, subset {options.subset} cases per category.",
+        "",
+        CAPTION,
+        "",
     ]
     for key, rows in tables.items():
         lines += [f"## {TITLES[key]}", ""]
-        lines += [markdown_table(rows) if rows else "(no run yet)\n"]
+        lines += [markdown_table(rows, caption=False) if rows else "(no run yet)\n"]
     (out / "evidence.md").write_text("\n".join(lines))
     (out / "evidence.json").write_text(
         json.dumps({k: [r.to_dict() for r in rows] for k, rows in tables.items()}, indent=2) + "\n"

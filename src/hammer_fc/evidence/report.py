@@ -353,17 +353,18 @@ def plot(rows: Sequence[Row], path: str | Path, *, title: str = "BFCL non-live a
     benches = columns(rows)
     groups = [name.removeprefix("bfcl:") for name in benches] + ["non-live AST"]
     width = 0.8 / len(rows)
-    fig, ax = plt.subplots(figsize=(max(8.0, 1.1 * len(groups) * max(1, len(rows)) / 2), 4.5))
+    fig, ax = plt.subplots(figsize=(max(8.0, 0.35 * len(groups) * len(rows) + 2), 5.5))
     for i, row in enumerate(rows):
         values = [row.cells[n].accuracy if n in row.cells else None for n in benches] + [row.non_live_ast]
         xs = [g + (i - (len(rows) - 1) / 2) * width for g in range(len(groups))]
         heights = [float("nan") if v is None else 100 * v for v in values]
-        ax.bar(xs, heights, width, label=label(row))
+        bars = ax.bar(xs, heights, width, label=f"{label(row)} (n={row.cases})")
+        ax.bar_label(bars, fmt="%.0f", fontsize=7)
     ax.set_xticks(range(len(groups)), groups, rotation=20, ha="right")
     ax.set_ylabel("accuracy (%)")
-    ax.set_ylim(0, 100)
+    ax.set_ylim(0, 108)
     ax.set_title(title)
-    ax.legend(fontsize="small", ncols=2)
+    ax.legend(fontsize="small", ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.2))
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     path = Path(path)
