@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from hammer_cli import hammer
+from hammer_cli import ENV, HAMMER, hammer
 from hammer_fc.errors import HammerError
-from hammer_fc.evidence.recipe import EvidenceOptions, plan
+from hammer_fc.evidence.recipe import BEGIN, END, EvidenceOptions, paste_into, plan
 from hammer_fc.evidence.report import AS_GIVEN, MASKED
 from hammer_fc.models import ADAPTERS_DIR
 
@@ -49,6 +50,11 @@ def _recipe(v2: Path, mask0: Path, out: Path) -> list[str | Path]:
     ]
 
 
+def _run_recipe(args: list[str | Path]) -> subprocess.CompletedProcess[str]:
+    """The recipe as a user runs it (exports and evals take minutes on a loaded CPU)."""
+    return subprocess.run([*HAMMER, *map(str, args)], capture_output=True, text=True, timeout=3600, env=ENV)
+
+
 def _lines(path: Path) -> int:
     return len(path.read_text().splitlines())
 
@@ -57,7 +63,7 @@ def _lines(path: Path) -> int:
 def test_recipe_end_to_end_and_resumed(adapters: tuple[Path, Path], tmp_path: Path) -> None:
     v2, mask0 = adapters
     out = tmp_path / "evidence"
-    result = hammer(*_recipe(v2, mask0, out))
+    result = _run_recipe(_recipe(v2, mask0, out))
     assert result.returncode == 0, result.stderr[-3000:]
     names = sorted(p.name for p in (out / "models").glob("*.gguf"))
     assert names == [
@@ -95,12 +101,13 @@ def test_recipe_end_to_end_and_resumed(adapters: tuple[Path, Path], tmp_path: Pa
     assert text.count("| model | quant | decoding | names |") == 3
     assert (out / "accuracy.png").read_bytes()[:4] == b"\x89PNG"
     assert "hammer-smol-v2-mask0 Q4_K_M constrained masked" in result.stdout
+    assert "de-quantizing" not in result.stderr  # transformers' bars kept out of the recipe's lines
 
     # Rerun: every export and prediction is there, nothing is generated again.
     runs = sorted((out / "eval").iterdir())
     before = {run.name: _lines(run / "predictions.jsonl") for run in runs}
     stamps = {p.name: p.stat().st_mtime_ns for p in (out / "models").iterdir()}
-    again = hammer(*_recipe(v2, mask0, out))
+    again = _run_recipe(_recipe(v2, mask0, out))
     assert again.returncode == 0, again.stderr[-3000:]
     assert {run.name: _lines(run / "predictions.jsonl") for run in runs} == before
     assert {p.name: p.stat().st_mtime_ns for p in (out / "models").iterdir()} == stamps
@@ -153,3 +160,25 @@ def test_adapters_need_distinct_names(tmp_path: Path) -> None:
     shutil.copytree(SHIPPED, other)
     with pytest.raises(HammerError, match="rename one folder"):
         plan(EvidenceOptions(adapter=one, ablation=other, out_dir=tmp_path / "out"))
+
+
+def test_paste_into_a_card_replaces_its_own_block(tmp_path: Path) -> None:
+    card = tmp_path / "README.md"
+    card.write_text("# card\n\ntext\n")
+    paste_into(card, "| a |\n")
+    first = card.read_text()
+    assert first == f"# card\n\ntext\n\n{BEGIN}\n| a |\n{END}\n"
+    card.write_text(first + "\n## after\n")
+    paste_into(card, "| b |\n")
+    assert card.read_text() == f"# card\n\ntext\n\n{BEGIN}\n| b |\n{END}\n\n## after\n"
+    card.write_text(f"{END}\n{BEGIN}\n")
+    with pytest.raises(HammerError, match="not in order"):
+        paste_into(card, "x")
+
+
+def test_a_missing_file_to_paste_into_is_refused_first(adapters: tuple[Path, Path], tmp_path: Path) -> None:
+    result = hammer(
+        "recipe", "evidence", "--adapter", adapters[0], "--into", tmp_path / "nope.md", "-o", tmp_path / "o"
+    )
+    assert result.returncode == 2 and "nope.md: field 'into': no such file" in result.stderr
+    assert not (tmp_path / "o").exists()

@@ -43,6 +43,12 @@ def evidence(
     bench: Annotated[
         str, typer.Option("--bench", help="BFCL categories (default all of non-live; fewer for a trial).")
     ] = "bfcl:non_live",
+    into: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--into", help="Paste the tables into this markdown file too, between markers (repeatable)."
+        ),
+    ] = None,
 ) -> None:
     """Issue 10's evidence: exports, base vs adapter constrained and free, renamed functions,
     the masking-ratio-0 ablation, F16/Q8_0/Q4_K_M; then evidence.md, evidence.json, accuracy.png."""
@@ -65,6 +71,7 @@ def evidence(
         threads=threads,
         max_new_tokens=max_new_tokens,
         bench=bench,
+        into=tuple(into or ()),
     )
     tables = run_evidence(options)
     console = Console()

@@ -44,7 +44,7 @@ from hammer_fc.cpu import cpu_model
 from hammer_fc.errors import HammerError
 from hammer_fc.eval.benches import load_benches, select_cases
 from hammer_fc.evidence.report import AS_GIVEN, CAPTION, MASKED, Row, collect, markdown_table, plot
-from hammer_fc.outputs import check_output_dir
+from hammer_fc.outputs import atomic_output, check_output_dir
 
 BENCH = "bfcl:non_live"
 QUANTS = ("F16", "Q8_0", "Q4_K_M")
@@ -72,6 +72,8 @@ class EvidenceOptions:
     max_new_tokens: int = 256
     bench: str = BENCH
     """The categories (default all of non-live; fewer only for a trial)."""
+    into: tuple[Path, ...] = ()
+    """Markdown files (README, adapter card) to paste the tables into, between markers."""
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,10 @@ class EvalJob:
 
     def command(self) -> list[str]:
         o = self.options
-        cmd = [sys.executable, "-m", "hammer_fc.cli", "eval", "run", "--model", str(self.model_file)]
+        # The run directory records its model by this path: absolute, so that the same command
+        # resumes it from any working directory.
+        model = str(self.model_file.resolve())
+        cmd = [sys.executable, "-m", "hammer_fc.cli", "eval", "run", "--model", model]
         cmd += ["--bench", o.bench, "--seed", str(o.seed), "--threads", str(o.threads)]
         cmd += ["--max-new-tokens", str(o.max_new_tokens), "-o", str(self.run_dir)]
         cmd.append("--constrained" if self.constrained else "--free")
@@ -163,6 +168,9 @@ def _check(options: EvidenceOptions) -> None:
             raise HammerError(f"--{name.replace('_', '-')} must be at least 1", field=name)
     if options.full_limit is not None and options.full_limit < 1:
         raise HammerError("--full-limit must be at least 1", field="full_limit")
+    for path in options.into:
+        if not path.is_file():
+            raise HammerError("no such file to paste the evidence into", file=str(path), field="into")
 
 
 def gguf_path(out: Path, model: Model, quant: str) -> Path:
@@ -209,16 +217,16 @@ def plan(options: EvidenceOptions) -> tuple[list[tuple[Model, str]], list[list[E
 
 def run_evidence(options: EvidenceOptions, console: Console | None = None) -> dict[str, list[Row]]:
     """Run every stage (resuming what ``out_dir`` holds); the report's rows by table."""
-    from hammer_fc.export import export_gguf
-    from hammer_fc.models import resolve
-
     console = console or Console(stderr=True)
     _check(options)
     exports, stages = plan(options)
     out = check_output_dir(options.out_dir)
     (out / "logs").mkdir(exist_ok=True)
-    console.rule(f"export: {len(exports)} GGUF files")
-    with _quiet_exports():
+    with _quiet():  # before transformers (and tqdm) are imported: they read it then
+        from hammer_fc.export import export_gguf
+        from hammer_fc.models import resolve
+
+        console.rule(f"export: {len(exports)} GGUF files")
         for model, quant in exports:
             path = gguf_path(out, model, quant)
             if path.is_file():
@@ -226,21 +234,21 @@ def run_evidence(options: EvidenceOptions, console: Console | None = None) -> di
                 continue
             console.print(f"{model.spec} -> {path}")
             export_gguf(resolve(model.spec), path, quant, console=console)
-    tables: dict[str, list[Row]] = {}
-    for name, jobs in zip(("subset", "full"), stages, strict=False):
-        console.rule(f"evaluate: {name} ({len(jobs)} runs, {options.jobs} at a time)")
-        try:
-            run_jobs(jobs, options.jobs, console)
-        finally:  # what the runs hold so far, even when one failed or was stopped
-            tables = write_report(options)
+        tables: dict[str, list[Row]] = {}
+        for name, jobs in zip(("subset", "full"), stages, strict=False):
+            console.rule(f"evaluate: {name} ({len(jobs)} runs, {options.jobs} at a time)")
+            try:
+                run_jobs(jobs, options.jobs, console)
+            finally:  # what the runs hold so far, even when one failed or was stopped
+                tables = write_report(options)
     return tables
 
 
 @contextmanager
-def _quiet_exports() -> Iterator[None]:
+def _quiet() -> Iterator[None]:
     """No tqdm bars from transformers' GGUF de-quantisation nor its deprecation warnings (they
-    would bury the recipe's own lines); a variable the user set is kept, and the environment
-    and warning filters are restored afterwards."""
+    would bury the recipe's own lines; the evals inherit it); a variable the user set is kept,
+    and the environment and warning filters are restored afterwards."""
     added = {k: v for k, v in QUIET.items() if k not in os.environ}
     os.environ.update(added)
     try:
@@ -277,6 +285,7 @@ def run_jobs(jobs: Sequence[EvalJob], workers: int, console: Console) -> None:
         if stop.is_set():
             return
         job.run_dir.parent.mkdir(parents=True, exist_ok=True)
+        job.log.parent.mkdir(parents=True, exist_ok=True)
         with job.log.open("ab") as log:
             log.write(f"$ {shlex.join(job.command())}\n".encode())
             log.flush()
@@ -381,13 +390,9 @@ TITLES = {
 }
 
 
-def write_report(options: EvidenceOptions) -> dict[str, list[Row]]:
-    """``evidence.md`` (markdown tables to paste), ``evidence.json`` and ``accuracy.png``."""
-    tables = report_tables(options)
-    out = options.out_dir
+def evidence_markdown(options: EvidenceOptions, tables: dict[str, list[Row]], *, level: int = 2) -> str:
+    """The command, the conditions and the tables, headings at ``level``."""
     lines = [
-        "# Evidence: BFCL non-live",
-        "",
         f"`{_command_line(options)}`",
         "",
         f"Written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {cpu_model()} "
@@ -398,9 +403,17 @@ def write_report(options: EvidenceOptions) -> dict[str, list[Row]]:
         "",
     ]
     for key, rows in tables.items():
-        lines += [f"## {TITLES[key]}", ""]
+        lines += [f"{'#' * level} {TITLES[key]}", ""]
         lines += [markdown_table(rows, caption=False) if rows else "(no run yet)\n"]
-    (out / "evidence.md").write_text("\n".join(lines))
+    return "\n".join(lines)
+
+
+def write_report(options: EvidenceOptions) -> dict[str, list[Row]]:
+    """``evidence.md`` (markdown tables to paste), ``evidence.json`` and ``accuracy.png``; the
+    same tables pasted into each of ``options.into`` (between its evidence markers)."""
+    tables = report_tables(options)
+    out = options.out_dir
+    (out / "evidence.md").write_text("# Evidence: BFCL non-live\n\n" + evidence_markdown(options, tables))
     (out / "evidence.json").write_text(
         json.dumps({k: [r.to_dict() for r in rows] for k, rows in tables.items()}, indent=2) + "\n"
     )
@@ -408,7 +421,30 @@ def write_report(options: EvidenceOptions) -> dict[str, list[Row]]:
         plot(
             tables["headline"], out / "accuracy.png", title="BFCL non-live accuracy: base vs adapter, Q4_K_M"
         )
+    for path in options.into:
+        paste_into(path, evidence_markdown(options, tables, level=3))
     return tables
+
+
+BEGIN, END = "<!-- hammer-fc evidence: begin -->", "<!-- hammer-fc evidence: end -->"
+
+
+def paste_into(path: Path, text: str) -> None:
+    """Replace what lies between the evidence markers in ``path`` by ``text`` (markers kept);
+    a file without them gets them, around ``text``, at its end."""
+    if not path.is_file():
+        raise HammerError("no such file to paste the evidence into", file=str(path), field="into")
+    current = path.read_text()
+    block = f"{BEGIN}\n{text.rstrip()}\n{END}"
+    begin, end = current.find(BEGIN), current.find(END)
+    if begin == -1 and end == -1:
+        updated = current.rstrip("\n") + "\n\n" + block + "\n"
+    elif begin == -1 or end < begin:
+        raise HammerError(f"the markers {BEGIN} ... {END} are not in order", file=str(path), field="into")
+    else:
+        updated = current[:begin] + block + current[end + len(END) :]
+    with atomic_output(path) as sink:
+        sink.write(updated.encode())
 
 
 def _command_line(options: EvidenceOptions) -> str:
