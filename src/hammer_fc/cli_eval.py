@@ -136,8 +136,11 @@ def report(
     from rich.console import Console
 
     from hammer_fc.evidence.report import collect, markdown_table, plot, rich_table
-    from hammer_fc.outputs import atomic_output
+    from hammer_fc.outputs import atomic_output, check_output
 
+    for path in (plot_path, json_path):
+        if path is not None:
+            check_output(path)  # before reading the runs
     rows = collect(run_dirs, common=common)
     if as_markdown:
         typer.echo(markdown_table(rows, counts=counts), nl=False)

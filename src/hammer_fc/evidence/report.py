@@ -38,6 +38,7 @@ from hammer_fc.errors import HammerError
 from hammer_fc.eval.benches import Bench, load_bench
 from hammer_fc.eval.bfcl_summary import NON_LIVE_OTHER, NON_LIVE_SIMPLE, bfcl_summary
 from hammer_fc.eval.judge import judge
+from hammer_fc.outputs import atomic_output
 from hammer_fc.schema import ToolCall
 
 PREDICTIONS = "predictions.jsonl"
@@ -367,8 +368,7 @@ def plot(rows: Sequence[Row], path: str | Path, *, title: str = "BFCL non-live a
     ax.legend(fontsize="small", ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.2))
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    with atomic_output(path) as sink:
+        fig.savefig(sink, dpi=120, format="png")
     plt.close(fig)
-    return path
+    return Path(path)
