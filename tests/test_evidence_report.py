@@ -183,3 +183,14 @@ def test_cli_errors_name_the_directory(tmp_path: Path) -> None:
     empty = hammer("eval", "report", tmp_path / "empty")
     assert empty.returncode == 2 and "not a `hammer eval run` directory" in empty.stderr
     assert "Traceback" not in missing.stderr + empty.stderr
+
+
+def test_a_broken_prediction_line_is_named(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps({"model": "m.gguf", "constrained": True}))
+    line = {"bench": "bfcl:simple_python", "id": "simple_python_0", "masked": False, "calls": [{"name": "f"}]}
+    (run / "predictions.jsonl").write_text(json.dumps(line) + "\n")
+    result = hammer("eval", "report", run)
+    assert result.returncode == 2
+    assert "predictions.jsonl: record 0: not a prediction line" in result.stderr

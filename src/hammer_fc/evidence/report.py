@@ -177,13 +177,13 @@ def read_run(path: str | Path, benches: BenchCache | None = None) -> RunData:
         try:
             record = orjson.loads(line)
             key = (record["bench"], str(record["id"]), bool(record["masked"]))
+            calls = record.get("calls")
+            parsed = None if calls is None else [ToolCall(c["name"], c["arguments"]) for c in calls]
         except (orjson.JSONDecodeError, KeyError, TypeError):
             raise HammerError(
                 "not a prediction line of `hammer eval run`", file=where, record=index
             ) from None
         bench, example = benches.example(key[0], key[1], where, index)
-        calls = record.get("calls")
-        parsed = None if calls is None else [ToolCall(c["name"], c["arguments"]) for c in calls]
         verdicts[key] = judge(bench, example, parsed, record.get("parse_error", "")).valid
     return RunData(path, settings, verdicts)
 
@@ -208,6 +208,8 @@ def _cases(run: RunData, masked: bool) -> set[CaseKey]:
 def run_rows(run: RunData, keep: set[CaseKey] | None = None) -> list[Row]:
     """The rows of one run: names as given, and masked where it holds masked cases."""
     model, quant = model_and_quant(str(run.settings.get("model", run.path.name)))
+    if run.settings.get("adapter"):  # a transformers run of base + adapter
+        model = f"{model} + {Path(run.settings['adapter']).name}"
     decoding = "constrained" if run.settings.get("constrained") else "free"
     rows = []
     plain = Row(model, quant, decoding, AS_GIVEN, str(run.path), _cells(run, False, keep))
