@@ -12,7 +12,8 @@ import pytest
 
 from hammer_cli import ENV, HAMMER, hammer
 from hammer_fc.errors import HammerError
-from hammer_fc.evidence.recipe import BEGIN, END, EvidenceOptions, paste_into, plan
+from hammer_fc.evidence.paste import BEGIN, END, paste_into
+from hammer_fc.evidence.recipe import EvidenceOptions, plan
 from hammer_fc.evidence.report import AS_GIVEN, MASKED
 from hammer_fc.models import ADAPTERS_DIR
 
@@ -182,3 +183,23 @@ def test_a_missing_file_to_paste_into_is_refused_first(adapters: tuple[Path, Pat
     )
     assert result.returncode == 2 and "nope.md: field 'into': no such file" in result.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_a_trained_cards_evaluation_section_takes_the_tables(tmp_path: Path) -> None:
+    """The card the trainer writes holds the markers, so the tables land in its evaluation
+    section, not at its end."""
+    from hammer_fc.train.config import TrainConfig
+    from hammer_fc.train.data import DataStats
+    from hammer_fc.train.report import model_card
+
+    card = tmp_path / "README.md"
+    config, stats = TrainConfig(), DataStats()
+    card.write_text(
+        model_card(
+            name="v2", base="b", sources=["bfcl:live"], config=config, stats=stats, summary={}, command="c"
+        )
+    )
+    paste_into(card, "| table |\n")
+    text = card.read_text()
+    assert "Not measured yet" not in text
+    assert text.index("## Evaluation") < text.index("| table |") < text.index("## Reproduce")

@@ -43,8 +43,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from hammer_fc.cpu import cpu_model
 from hammer_fc.errors import HammerError
 from hammer_fc.eval.benches import load_benches, select_cases
+from hammer_fc.evidence.paste import paste_into
 from hammer_fc.evidence.report import AS_GIVEN, CAPTION, MASKED, Row, collect, markdown_table, plot
-from hammer_fc.outputs import atomic_output, check_output_dir
+from hammer_fc.outputs import check_output_dir
 
 BENCH = "bfcl:non_live"
 QUANTS = ("F16", "Q8_0", "Q4_K_M")
@@ -424,27 +425,6 @@ def write_report(options: EvidenceOptions) -> dict[str, list[Row]]:
     for path in options.into:
         paste_into(path, evidence_markdown(options, tables, level=3))
     return tables
-
-
-BEGIN, END = "<!-- hammer-fc evidence: begin -->", "<!-- hammer-fc evidence: end -->"
-
-
-def paste_into(path: Path, text: str) -> None:
-    """Replace what lies between the evidence markers in ``path`` by ``text`` (markers kept);
-    a file without them gets them, around ``text``, at its end."""
-    if not path.is_file():
-        raise HammerError("no such file to paste the evidence into", file=str(path), field="into")
-    current = path.read_text()
-    block = f"{BEGIN}\n{text.rstrip()}\n{END}"
-    begin, end = current.find(BEGIN), current.find(END)
-    if begin == -1 and end == -1:
-        updated = current.rstrip("\n") + "\n\n" + block + "\n"
-    elif begin == -1 or end < begin:
-        raise HammerError(f"the markers {BEGIN} ... {END} are not in order", file=str(path), field="into")
-    else:
-        updated = current[:begin] + block + current[end + len(END) :]
-    with atomic_output(path) as sink:
-        sink.write(updated.encode())
 
 
 def _command_line(options: EvidenceOptions) -> str:
