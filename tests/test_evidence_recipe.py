@@ -12,10 +12,10 @@ import pytest
 
 from hammer_cli import ENV, HAMMER, hammer
 from hammer_fc.errors import HammerError
-from hammer_fc.evidence.paste import BEGIN, END, paste_into
-from hammer_fc.evidence.recipe import EvidenceOptions, plan
-from hammer_fc.evidence.report import AS_GIVEN, MASKED
-from hammer_fc.models import ADAPTERS_DIR
+from hammer_fc.eval.compare import AS_GIVEN, MASKED
+from hammer_fc.eval.paste import BEGIN, END, paste_into
+from hammer_fc.model_spec import ADAPTERS_DIR
+from hammer_fc.recipes.evidence import EvidenceOptions, plan
 
 SHIPPED = ADAPTERS_DIR / "hammer-smol"
 BENCH = "bfcl:simple_python,bfcl:irrelevance"

@@ -11,8 +11,8 @@ import pytest
 
 from hammer_cli import hammer
 from hammer_fc.eval.benches import load_bench
+from hammer_fc.eval.compare import AS_GIVEN, MASKED, collect, markdown_table, model_and_quant, read_run
 from hammer_fc.eval.runner import run_eval, score_predictions
-from hammer_fc.evidence.report import AS_GIVEN, MASKED, collect, markdown_table, model_and_quant, read_run
 
 
 @pytest.fixture(scope="module")

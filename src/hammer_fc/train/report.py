@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hammer_fc.evidence.paste import BEGIN as EVIDENCE_BEGIN
-from hammer_fc.evidence.paste import END as EVIDENCE_END
+from hammer_fc.eval.paste import BEGIN as EVIDENCE_BEGIN
+from hammer_fc.eval.paste import END as EVIDENCE_END
 from hammer_fc.train.config import TrainConfig, dump_recipe
 from hammer_fc.train.data import DataStats
 

@@ -54,8 +54,8 @@ def evidence(
     the masking-ratio-0 ablation, F16/Q8_0/Q4_K_M; then evidence.md, evidence.json, accuracy.png."""
     from rich.console import Console
 
-    from hammer_fc.evidence.recipe import TITLES, EvidenceOptions, run_evidence
-    from hammer_fc.evidence.report import rich_table
+    from hammer_fc.eval.compare import rich_table
+    from hammer_fc.recipes.evidence import TITLES, EvidenceOptions, run_evidence
 
     options = EvidenceOptions(
         adapter=adapter,

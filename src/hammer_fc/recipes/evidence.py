@@ -43,8 +43,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from hammer_fc.cpu import cpu_model
 from hammer_fc.errors import HammerError
 from hammer_fc.eval.benches import load_benches, select_cases
-from hammer_fc.evidence.paste import paste_into
-from hammer_fc.evidence.report import AS_GIVEN, CAPTION, MASKED, Row, collect, markdown_table, plot
+from hammer_fc.eval.compare import AS_GIVEN, CAPTION, MASKED, Row, collect, markdown_table, plot
+from hammer_fc.eval.paste import paste_into
 from hammer_fc.outputs import check_output_dir
 
 BENCH = "bfcl:non_live"
@@ -225,7 +225,7 @@ def run_evidence(options: EvidenceOptions, console: Console | None = None) -> di
     (out / "logs").mkdir(exist_ok=True)
     with _quiet():  # before transformers (and tqdm) are imported: they read it then
         from hammer_fc.export import export_gguf
-        from hammer_fc.models import resolve
+        from hammer_fc.model_spec import resolve
 
         console.rule(f"export: {len(exports)} GGUF files")
         for model, quant in exports:
