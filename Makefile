@@ -15,7 +15,7 @@ LLAMA_CMAKE_ARGS ?=
 CPU_KEY := $(shell (grep -m1 '^model name' /proc/cpuinfo; grep -m1 -E '^(flags|Features)' /proc/cpuinfo; uname -m; echo '$(LLAMA_CMAKE_ARGS)') 2>/dev/null | sha256sum | cut -c1-16)
 WHEELS := $(HOME)/.cache/hammer-fc/wheels/llama-cpp-python-$(LLAMA_VERSION)-$(CPU_KEY)
 
-.PHONY: quickstart test lint bench clean llama-rebuild
+.PHONY: quickstart test lint bench clean llama-rebuild evidence
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,13 @@ llama-rebuild:
 
 quickstart: $(STAMP)
 	$(BIN)/hammer quickstart
+
+# Issue 10's evidence tables (hours on a 2-core CPU; rerun to resume):
+#   make evidence ADAPTER=runs/hammer-smol-v2 [ABLATION=runs/hammer-smol-v2-mask0] [EVIDENCE=runs/evidence]
+EVIDENCE ?= runs/evidence
+evidence: $(STAMP)
+	test -n '$(ADAPTER)' || { echo 'usage: make evidence ADAPTER=DIR [ABLATION=DIR] [EVIDENCE=OUT]'; exit 2; }
+	$(BIN)/hammer recipe evidence --adapter '$(ADAPTER)' $(if $(ABLATION),--ablation '$(ABLATION)') -o '$(EVIDENCE)'
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

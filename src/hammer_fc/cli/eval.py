@@ -172,3 +172,43 @@ def calibrate(
             progress=progress,
         )
     Console().print(rich_table(record))
+
+
+@app.command("report")
+def report(
+    run_dirs: Annotated[list[Path], typer.Argument(help="`hammer eval run` directories (finished or not).")],
+    as_markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print a markdown table (README, model card) instead.")
+    ] = False,
+    common: Annotated[
+        bool, typer.Option("--common", help="Count only the cases every row has (same cases everywhere).")
+    ] = False,
+    counts: Annotated[
+        bool, typer.Option("--counts/--no-counts", help="Cases per cell, in parentheses.")
+    ] = True,
+    plot_path: Annotated[
+        Path | None, typer.Option("--plot", help="Also draw accuracy by category (PNG) to this file.")
+    ] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the rows (JSON) here.")] = None,
+) -> None:
+    """Compare run directories: accuracy per category, non-live AST and the renamed-function drop."""
+    import json
+
+    from rich.console import Console
+
+    from hammer_fc.eval.compare import collect, markdown_table, plot, rich_table
+    from hammer_fc.outputs import atomic_output, check_output
+
+    for path in (plot_path, json_path):
+        if path is not None:
+            check_output(path)  # before reading the runs
+    rows = collect(run_dirs, common=common)
+    if as_markdown:
+        typer.echo(markdown_table(rows, counts=counts), nl=False)
+    else:
+        Console().print(rich_table(rows, counts=counts))
+    if plot_path is not None:
+        plot(rows, plot_path)
+    if json_path is not None:
+        with atomic_output(json_path) as sink:
+            sink.write((json.dumps([r.to_dict() for r in rows], indent=2) + "\n").encode())

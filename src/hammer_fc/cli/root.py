@@ -37,6 +37,9 @@ app.add_typer(eval_app, name="eval")
 from hammer_fc.cli.export import app as export_app  # noqa: E402
 
 app.add_typer(export_app, name="export")
+from hammer_fc.cli.recipe import app as recipe_app  # noqa: E402
+
+app.add_typer(recipe_app, name="recipe")
 from hammer_fc.cli.serve import app as serve_app  # noqa: E402
 
 app.add_typer(serve_app, name="serve")

@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from hammer_fc.eval.paste import BEGIN as EVIDENCE_BEGIN
+from hammer_fc.eval.paste import END as EVIDENCE_END
 from hammer_fc.train.config import TrainConfig, dump_recipe
 from hammer_fc.train.data import DataStats
 
@@ -113,6 +115,13 @@ epoch: {stats.composed_per_epoch} per epoch (not in the token counts above).
 | trainable / total parameters | {summary.get("trainable_params")} / {summary.get("total_params")} |
 
 ![loss](loss.png)
+
+## Evaluation (held out: BFCL non-live)
+
+{EVIDENCE_BEGIN}
+Not measured yet: `hammer recipe evidence --adapter <this folder> --into <this folder>/README.md`
+writes the tables here.
+{EVIDENCE_END}
 
 ## Reproduce
 
