@@ -36,7 +36,7 @@ from rich.table import Table
 from hammer_fc.formats.bfcl import load_bfcl
 from hammer_fc.inference.grammar import grammar_for_tools
 from hammer_fc.inference.llamacpp_backend import LlamaCppBackend
-from hammer_fc.models import resolve
+from hammer_fc.model_spec import resolve
 from machine import machine_lines
 
 RUNS = ("llama-cpp-python free", "llama-cpp-python grammar", "ours free", "ours grammar")

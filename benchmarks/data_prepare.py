@@ -249,7 +249,7 @@ def measure(distribution: str, work: Path, args: argparse.Namespace, console: Co
 
 
 def report(distribution: str, result: dict, args: argparse.Namespace, console: Console) -> None:
-    from hammer_fc.prepare_writer import MIN_PARALLEL_LINES, default_workers
+    from hammer_fc.prepare.parallel import MIN_PARALLEL_LINES, default_workers
 
     runs = result["runs"]
     workers = default_workers() if result["lines"] >= MIN_PARALLEL_LINES else 1  # what the command chose

@@ -35,7 +35,7 @@ from rich.table import Table
 from hammer_fc.eval.benches import load_bench
 from hammer_fc.eval.runner import build_cases, generate_predictions
 from hammer_fc.inference.llamacpp_backend import LlamaCppBackend
-from hammer_fc.models import resolve
+from hammer_fc.model_spec import resolve
 from machine import machine_lines
 
 BLOCK = 10
@@ -68,9 +68,7 @@ def main() -> None:
             order = list(modes) if number % 2 == 0 else list(reversed(modes))
             for mode in order:
                 console.print(f"cases {start}-{start + len(block) - 1}: {mode}")
-                figures = generate_predictions(
-                    modes[mode], block, "hammer", args.max_new_tokens, paths[mode], console
-                )
+                figures = generate_predictions(modes[mode], block, "hammer", args.max_new_tokens, paths[mode])
                 for key in ("generated", "seconds"):
                     totals[mode][key] += figures[key]
         outputs = {mode: _outputs(path) for mode, path in paths.items()}

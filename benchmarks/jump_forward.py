@@ -32,7 +32,7 @@ from typing import Any
 from hammer_fc.bench.prompts import TOOL_COUNTS, bench_examples
 from hammer_fc.inference.grammar import grammar_for_tools
 from hammer_fc.inference.llamacpp_backend import LlamaCppBackend
-from hammer_fc.models import resolve
+from hammer_fc.model_spec import resolve
 
 
 def cpu_name() -> str:

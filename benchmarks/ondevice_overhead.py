@@ -40,7 +40,7 @@ from hammer_fc.bench import CALL_TOOLS
 from hammer_fc.bench.prompts import bench_examples
 from hammer_fc.formats.openai import openai_record
 from hammer_fc.inference.llamacpp_backend import LlamaCppBackend
-from hammer_fc.models import resolve
+from hammer_fc.model_spec import resolve
 from hammer_fc.schema import Example
 from hammer_fc.serve.app import create_app
 from hammer_fc.serve.server import BackgroundServer

@@ -36,7 +36,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hammer_fc.cpu import cpu_flags, cpu_model
-from hammer_fc.models import load_hf, resolve
+from hammer_fc.model_spec import load_hf, resolve
 from hammer_fc.train.config import load_recipe
 from hammer_fc.train.data import load_training_data
 from hammer_fc.train.dataset import MaskedEpochDataset

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from hammer_fc.models import embedded_gguf_path
+from hammer_fc.model_spec import embedded_gguf_path
 
 # Hypothesis' default 200 ms deadline fails examples that are merely slow when other jobs share a
 # 2-core machine (a first example pays imports and caches): no deadline, every test still bounded

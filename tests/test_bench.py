@@ -22,7 +22,7 @@ from hammer_fc.cli import app
 from hammer_fc.errors import HammerError
 from hammer_fc.export.convert import write_gguf
 from hammer_fc.export.quantize import quantize
-from hammer_fc.models import load_tokenizer, resolve
+from hammer_fc.model_spec import load_tokenizer, resolve
 from tiny_models import tiny_config
 
 FAST = BenchSettings(threads=1, n_ctx=4096, repeats=1, decode_tokens=8, call_tokens=24)

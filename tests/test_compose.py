@@ -27,9 +27,10 @@ from hammer_fc.augment.epochs import iter_epoch
 from hammer_fc.cli import app
 from hammer_fc.errors import HammerError
 from hammer_fc.formats.bfcl import load_bfcl
-from hammer_fc.models import load_tokenizer, resolve
-from hammer_fc.prepare import iter_lines, prepare
-from hammer_fc.prepare_writer import record
+from hammer_fc.model_spec import load_tokenizer, resolve
+from hammer_fc.prepare.records import record
+from hammer_fc.prepare.render import iter_lines
+from hammer_fc.prepare.run import prepare
 from hammer_fc.schema import Example, Message, Param, Tool, ToolCall
 from hammer_fc.train.data import Encoder, render
 from hammer_fc.train.dataset import MaskedEpochDataset

@@ -158,7 +158,7 @@ def test_eval_run_sends_the_authors_prompt_to_llama_cpp(tmp_path: Path) -> None:
     """The real embedded model through llama.cpp: the 1.0 test prompt inside their qwen template."""
     from hammer_fc.eval.runner import run_eval
     from hammer_fc.inference.llamacpp_backend import LlamaCppBackend
-    from hammer_fc.models import resolve
+    from hammer_fc.model_spec import resolve
 
     engine = LlamaCppBackend(resolve("smollm2-135m", prefer="gguf"), n_ctx=4096, n_threads=1)
     try:

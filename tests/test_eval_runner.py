@@ -15,7 +15,7 @@ from hammer_fc.eval.benches import load_bench, load_benches, select_cases
 from hammer_fc.eval.runner import build_cases, run_eval
 from hammer_fc.inference.grammar import grammar_for_tools
 from hammer_fc.inference.llamacpp_backend import LlamaCppBackend
-from hammer_fc.models import resolve
+from hammer_fc.model_spec import resolve
 from hammer_fc.prompts import render_completion
 from hammer_fc.schema import Example
 

@@ -22,13 +22,13 @@ from hammer_fc.export import export_gguf
 from hammer_fc.export.convert import write_gguf
 from hammer_fc.export.quantize import quantize
 from hammer_fc.export.vocab import PROBE
-from hammer_fc.formats.params import tool_from_function
-from hammer_fc.inference.base import load_backend
 from hammer_fc.inference.grammar import grammar_for_tools
 from hammer_fc.inference.llamacpp_cpu import open_llama
-from hammer_fc.models import load_hf, load_tokenizer, resolve
+from hammer_fc.inference.load import load_backend
+from hammer_fc.model_spec import load_hf, load_tokenizer, resolve
 from hammer_fc.prompts import parse_calls
 from hammer_fc.schema import Example, Message
+from hammer_fc.schema.params import tool_from_function
 from tiny_models import tiny_config
 
 CHAT = "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n"

@@ -18,8 +18,8 @@ from hammer_fc.formats.bfcl import (
     first_acceptable,
     load_bfcl,
 )
-from hammer_fc.formats.params import tool_to_function
 from hammer_fc.schema import ToolCall
+from hammer_fc.schema.params import tool_to_function
 
 
 def _jsonl(path: Path) -> list[dict]:

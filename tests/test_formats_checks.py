@@ -15,8 +15,10 @@ import pytest
 from hammer_cli import hammer
 from hammer_fc.errors import HammerError
 from hammer_fc.eval.benches import load_bench
-from hammer_fc.formats import convert_file, read_examples
-from hammer_fc.prepare import iter_lines, prepare
+from hammer_fc.formats import read_examples
+from hammer_fc.prepare.convert import convert_file
+from hammer_fc.prepare.render import iter_lines
+from hammer_fc.prepare.run import prepare
 from shared_data import TOOLALPACA
 from xlam_strategies import LAYOUTS, write_dataset
 

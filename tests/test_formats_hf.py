@@ -15,7 +15,7 @@ import pytest
 
 from hammer_fc.errors import HammerError
 from hammer_fc.formats import detect_format, read_examples
-from hammer_fc.prepare import prepare
+from hammer_fc.prepare.run import prepare
 
 DATA = Path(__file__).parent / "data"
 SRC = Path(__file__).resolve().parents[1] / "src"

@@ -10,6 +10,7 @@ import pytest
 from hammer_fc.errors import HammerError
 from hammer_fc.formats import read_examples, write_examples
 from hammer_fc.formats.openai import openai_record
+from hammer_fc.prepare.records import write_alpaca
 from hammer_fc.schema import Example
 
 DATA = Path(__file__).parent / "data"
@@ -111,7 +112,7 @@ def test_openai_writer_links_tool_turns_and_ids(tmp_path: Path) -> None:
 def test_alpaca_uses_the_hammer_training_prompt(tmp_path: Path) -> None:
     training = pytest.importorskip("hammer_fc.prompts.training")
     examples = read_examples(DATA / "xlam_sample.json").examples
-    assert write_examples(examples, tmp_path / "train.json", "alpaca") == len(examples)
+    assert write_alpaca(examples, tmp_path / "train.json") == len(examples)
     records = json.loads((tmp_path / "train.json").read_text())
     for record, example in zip(records, examples, strict=True):
         assert record == {
@@ -126,7 +127,7 @@ def test_alpaca_refuses_an_example_without_gold_and_leaves_no_file(tmp_path: Pat
     pytest.importorskip("hammer_fc.prompts.training")
     examples = read_examples(DATA / "openai_chat.jsonl").examples  # the last one has calls=None
     with pytest.raises(HammerError, match="no gold answer") as err:
-        write_examples(examples, tmp_path / "train.json", "alpaca")
+        write_alpaca(examples, tmp_path / "train.json")
     assert err.value.record == "3"
     assert list(tmp_path.iterdir()) == []
 

@@ -14,7 +14,8 @@ import pytest
 
 from hammer_cli import hammer
 from hammer_fc.errors import HammerError
-from hammer_fc.formats import convert_file, read_examples
+from hammer_fc.formats import read_examples
+from hammer_fc.prepare.convert import convert_file
 
 
 def _xlam_file(tmp_path: Path, types: dict[str, str]) -> Path:

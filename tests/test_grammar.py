@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from hammer_fc.errors import HammerError
-from hammer_fc.formats.params import tool_from_function
 from hammer_fc.inference.grammar import (
     CompiledGrammar,
     GrammarCache,
@@ -26,6 +25,7 @@ from hammer_fc.inference.grammar import (
 from hammer_fc.inference.llamacpp_cpu import open_llama
 from hammer_fc.prompts import parse_calls, render_completion
 from hammer_fc.schema import Example, Message, ToolCall
+from hammer_fc.schema.params import tool_from_function
 
 llama_cpp = pytest.importorskip("llama_cpp")
 
@@ -414,7 +414,7 @@ QUERIES = [
 def backend(llm: Any) -> Any:
     """The server's llama.cpp backend around the module's model (closed with it, not here)."""
     from hammer_fc.inference.llamacpp_backend import LlamaCppBackend
-    from hammer_fc.models import resolve
+    from hammer_fc.model_spec import resolve
 
     return LlamaCppBackend(resolve("smollm2-135m", prefer="gguf"), llama=llm)
 

@@ -22,10 +22,10 @@ import jsonschema
 import pytest
 
 from hammer_fc.errors import HammerError
-from hammer_fc.formats.params import tool_from_function, tool_from_xlam, tool_to_function
 from hammer_fc.inference.grammar import build_grammar, json_schema_grammar
 from hammer_fc.prompts import parse_calls, render_completion
 from hammer_fc.schema import ToolCall
+from hammer_fc.schema.params import tool_from_function, tool_from_xlam, tool_to_function
 from hammer_fc.serve.request import read_request
 
 # --- GBNF, read independently of the builder: a random walk and an exact matcher --------------
@@ -875,7 +875,7 @@ def client() -> Iterator[Any]:
     openai = pytest.importorskip("openai")
     pytest.importorskip("llama_cpp")
     from hammer_fc.inference.llamacpp_backend import LlamaCppBackend
-    from hammer_fc.models import resolve
+    from hammer_fc.model_spec import resolve
     from hammer_fc.serve import BackgroundServer, create_app
 
     backend = LlamaCppBackend(resolve("smollm2-135m", prefer="gguf"), n_ctx=2048, n_threads=2)

@@ -9,9 +9,10 @@ from collections.abc import Iterator
 import pytest
 
 from hammer_fc.errors import HammerError
-from hammer_fc.inference.base import ContextOverflow, StreamingBackend, default_backend, load_backend
+from hammer_fc.inference.base import ContextOverflow, StreamingBackend
 from hammer_fc.inference.llamacpp_backend import LlamaCppBackend, common_prefix
-from hammer_fc.models import resolve
+from hammer_fc.inference.load import default_backend, load_backend
+from hammer_fc.model_spec import resolve
 from hammer_fc.prompts import render_chat, render_prompt
 from hammer_fc.schema import Example, Message, Param, Tool
 

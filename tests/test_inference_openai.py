@@ -12,10 +12,10 @@ from openai.types.chat import ChatCompletionMessageToolCall
 
 from hammer_fc.errors import HammerError
 from hammer_fc.eval.runner import run_eval
-from hammer_fc.inference.base import load_backend
 from hammer_fc.inference.llamacpp_backend import LlamaCppBackend
+from hammer_fc.inference.load import load_backend
 from hammer_fc.inference.openai_backend import answer_text
-from hammer_fc.models import resolve
+from hammer_fc.model_spec import resolve
 from hammer_fc.prompts import chat_messages, parse_calls
 from hammer_fc.schema import Example, Message, Param, Tool, ToolCall
 from hammer_fc.serve import BackgroundServer, create_app

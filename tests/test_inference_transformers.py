@@ -11,10 +11,10 @@ import pytest
 
 from hammer_fc.errors import HammerError
 from hammer_fc.formats.bfcl import load_bfcl
-from hammer_fc.inference.chat_format import ChatFormat
 from hammer_fc.inference.llamacpp_backend import LlamaCppBackend
 from hammer_fc.inference.transformers_backend import TransformersBackend
-from hammer_fc.models import resolve
+from hammer_fc.model_spec import resolve
+from hammer_fc.prompts.chat_format import ChatFormat
 
 PROMPTS = [
     "<|im_start|>user\nName a colour.<|im_end|>\n<|im_start|>assistant\n",

@@ -14,7 +14,7 @@ from hammer_fc.errors import HammerError
 from hammer_fc.inference import llamacpp_cpu
 from hammer_fc.inference.llamacpp_backend import LlamaCppBackend
 from hammer_fc.inference.llamacpp_cpu import PROBE_TOKENS, CpuPlan, ProbeResult, cpu_plan, decide
-from hammer_fc.models import resolve
+from hammer_fc.model_spec import resolve
 from hammer_fc.schema import Example, Message
 
 

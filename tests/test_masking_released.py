@@ -13,7 +13,7 @@ from hammer_fc.augment.epochs import iter_epoch
 from hammer_fc.augment.released import released_mask, released_view
 from hammer_fc.errors import HammerError
 from hammer_fc.formats.xlam import example_from_xlam
-from hammer_fc.prepare import prepare
+from hammer_fc.prepare.run import prepare
 from hammer_fc.prompts import get_template
 from hammer_fc.schema import Example
 

@@ -9,9 +9,8 @@ import pytest
 
 from hammer_fc.errors import HammerError
 from hammer_fc.formats.bfcl import BFCL_CATEGORIES
-from hammer_fc.formats.params import (
+from hammer_fc.schema.params import (
     param_to_spec,
-    params_from_object,
     tool_from_function,
     tool_from_xlam,
     tool_to_function,
@@ -99,7 +98,8 @@ def test_jsonschema_types_from_bfcl_names() -> None:
 
 
 def test_jsonschema_nullable_type_list() -> None:
-    [param] = params_from_object({"type": "object", "properties": {"u": {"type": ["string", "null"]}}})
+    schema = {"type": "object", "properties": {"u": {"type": ["string", "null"]}}}
+    [param] = tool_from_function({"name": "f", "parameters": schema}).params
     assert (param.type, param.nullable) == ("string", True)
     assert param_to_spec(param, "jsonschema") == {"type": ["string", "null"]}
 

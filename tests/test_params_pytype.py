@@ -12,15 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hammer_fc.errors import HammerError
-from hammer_fc.formats.params import (
+from hammer_fc.schema import CANONICAL_TYPES, Param, Tool
+from hammer_fc.schema.params import (
     canonical_type,
     tool_from_function,
     tool_from_xlam,
     tool_to_function,
     tool_to_xlam,
 )
-from hammer_fc.formats.pytype import Resolved, TypeNode, format_node, parse_pytype, resolve
-from hammer_fc.schema import CANONICAL_TYPES, Param, Tool
+from hammer_fc.schema.pytype import Resolved, TypeNode, format_node, parse_pytype, resolve
 
 
 @pytest.mark.parametrize(

@@ -16,12 +16,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from hammer_fc.augment.epochs import example_rng
+from hammer_fc.augment.epochs import example_rng, iter_epoch
 from hammer_fc.augment.masking import ALPHABET, FUNCTION_NAME_LENGTH, PARAM_NAME_LENGTH, dedup_tools
 from hammer_fc.cli import app
 from hammer_fc.errors import HammerError
 from hammer_fc.formats import read_examples
-from hammer_fc.prepare import iter_epoch, iter_lines, load_examples, prepare, with_irrelevance, write_prepared
+from hammer_fc.prepare.render import iter_lines, write_prepared
+from hammer_fc.prepare.run import load_examples, prepare, with_irrelevance
 from hammer_fc.prompts.training import render_completion
 from hammer_fc.schema import Example, Message, Param, Tool, ToolCall
 from xlam_strategies import LAYOUTS, to_examples, write_dataset, xlam_dataset

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from hammer_fc.errors import HammerError
-from hammer_fc.formats import convert_file, read_examples
+from hammer_fc.formats import read_examples
 from hammer_fc.formats.xlam import example_from_xlam
-from hammer_fc.inference.chat_format import ChatFormat, render_case
+from hammer_fc.prepare.convert import convert_file
 from hammer_fc.prompts import TEMPLATES, get_template
+from hammer_fc.prompts.chat_format import ChatFormat, render_case
 from hammer_fc.schema import Example, Message, ToolCall
 from shared_data import AUTHORS_DATA as AUTHORS
 from shared_data import TOOLALPACA as ORIGINAL

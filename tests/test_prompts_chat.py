@@ -19,9 +19,9 @@ from unittest import mock
 import pytest
 
 from hammer_fc.formats.bfcl import BFCL_CATEGORIES
-from hammer_fc.formats.params import tool_from_function
 from hammer_fc.prompts import chat_messages, render_chat, render_completion
 from hammer_fc.schema import Example, Message, Tool, ToolCall
+from hammer_fc.schema.params import tool_from_function
 
 SINGLE_TURN = list(BFCL_CATEGORIES)
 

@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 
 from hammer_fc.errors import HammerError
-from hammer_fc.formats.params import tool_from_function
 from hammer_fc.prompts import (
     TEMPLATES,
-    render,
+    get_template,
     render_chat,
     render_completion,
     render_prompt,
@@ -28,6 +27,7 @@ from hammer_fc.prompts.training import (
     tools_json,
 )
 from hammer_fc.schema import Example, Message, Param, Tool, ToolCall
+from hammer_fc.schema.params import tool_from_function
 
 WEATHER = Tool(
     name="weather_forecast",
@@ -190,7 +190,7 @@ def test_every_bfcl_tool_renders_with_its_parameters(bfcl_data_dir: Path, catego
 def test_registry_picks_templates_by_name() -> None:
     ex = example(Message("user", "Forecast for Lyon?"))
     assert set(TEMPLATES) == {"hammer", "hammer-chat", "authors-sft", "authors-1.0", "authors-2.1"}
-    assert render("hammer", ex) == render_prompt(ex)
-    assert render("hammer-chat", ex) == render_chat(ex)
+    assert get_template("hammer").prompt(ex) == render_prompt(ex)
+    assert get_template("hammer-chat").prompt(ex) == render_chat(ex)
     with pytest.raises(HammerError, match=r"unknown prompt template 'nope'.*hammer, hammer-chat"):
-        render("nope", ex)
+        get_template("nope")

@@ -10,7 +10,8 @@ import pytest
 
 from hammer_fc.formats import read_examples
 from hammer_fc.formats.records import LineRecords, RecordSlices, SplitError, iter_records, slice_records
-from hammer_fc.prepare import iter_lines, prepare
+from hammer_fc.prepare.render import iter_lines
+from hammer_fc.prepare.run import prepare
 from xlam_strategies import write_dataset
 
 RECORDS = [

@@ -19,7 +19,7 @@ import openai
 import pytest
 
 from hammer_fc.inference.llamacpp_backend import LlamaCppBackend
-from hammer_fc.models import resolve
+from hammer_fc.model_spec import resolve
 from hammer_fc.serve import BackgroundServer, create_app
 
 pytest.importorskip("llama_cpp")

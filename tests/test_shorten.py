@@ -14,7 +14,7 @@ from hammer_fc.augment.masking import dedup_tools
 from hammer_fc.augment.shorten import SHORTENED_FROM, shorten
 from hammer_fc.formats import write_examples
 from hammer_fc.formats.bfcl import load_bfcl
-from hammer_fc.models import load_tokenizer, resolve
+from hammer_fc.model_spec import load_tokenizer, resolve
 from hammer_fc.prompts.training import render_completion, render_prompt
 from hammer_fc.schema import Example, Message, Tool, ToolCall
 from hammer_fc.train.config import TrainConfig

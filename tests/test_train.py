@@ -21,7 +21,7 @@ from safetensors.torch import load_file
 from hammer_fc.errors import HammerError
 from hammer_fc.formats import write_examples
 from hammer_fc.formats.bfcl import load_bfcl
-from hammer_fc.models import load_tokenizer, resolve
+from hammer_fc.model_spec import load_tokenizer, resolve
 from hammer_fc.schema import Example, Message, Tool
 from hammer_fc.train.checkpoints import checkpoint_problem
 from hammer_fc.train.config import TrainConfig, load_recipe
@@ -155,7 +155,7 @@ def test_every_epoch_redraws_the_masking_and_labels_only_the_answer(tokenizer) -
     assert text.startswith("```") and text.endswith(tokenizer.eos_token) and '"Paris"' in text
     assert f'"name": "{view.calls[0].name}"' in text  # the answer follows the view's (masked) names
     # Training sees exactly the text evaluation sends (the shared chat formatter):
-    from hammer_fc.inference.chat_format import ChatFormat, render_case
+    from hammer_fc.prompts.chat_format import ChatFormat, render_case
 
     prompt = render_case(view, "hammer", ChatFormat.from_tokenizer(tokenizer))
     assert record["input_ids"][:first] == tokenizer(prompt, add_special_tokens=False)["input_ids"]

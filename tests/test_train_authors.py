@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hammer_fc.errors import HammerError
-from hammer_fc.models import load_tokenizer, resolve
+from hammer_fc.model_spec import load_tokenizer, resolve
 from hammer_fc.prompts import get_template
 from hammer_fc.schema import Example, Message, Param, Tool, ToolCall
 from hammer_fc.train.config import load_recipe

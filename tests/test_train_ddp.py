@@ -33,7 +33,7 @@ def test_accelerate_launch_two_cpu_processes(tmp_path: Path) -> None:
     cmd = [
         str(accelerate), "launch", "--config_file", str(ROOT / "configs/accelerate/cpu-ddp-2proc.yaml"),
         "--main_process_port", str(free_port()),
-        "-m", "hammer_fc.train", "--model", str(tiny / "model"), "--data", str(tiny / "data.jsonl"),
+        "-m", "hammer_fc.cli", "train", "--model", str(tiny / "model"), "--data", str(tiny / "data.jsonl"),
         "--config", str(recipe), "--max-steps", "2", "-o", str(out),
     ]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1", "XDG_CACHE_HOME": str(tmp_path / "cache")}

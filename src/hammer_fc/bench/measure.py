@@ -90,11 +90,11 @@ def _first_delta(backend: Any, prompt: str, grammar: str, max_new_tokens: int) -
 
 def measure_model(path: str, examples: dict[int, Example], call_tools: int, settings: BenchSettings) -> dict:
     """All figures for one model file (see the module docstring for what each one means)."""
-    from hammer_fc.inference.base import load_backend
-    from hammer_fc.inference.chat_format import ChatFormat
     from hammer_fc.inference.grammar import grammar_for_tools
-    from hammer_fc.models import resolve
+    from hammer_fc.inference.load import load_backend
+    from hammer_fc.model_spec import resolve
     from hammer_fc.prompts import parse_calls
+    from hammer_fc.prompts.chat_format import ChatFormat
     from hammer_fc.serve.responses import AnswerBuilder
 
     ChatFormat(template="{{ messages[0]['content'] }}").wrap("x")  # import the renderer before the baseline

@@ -1,14 +1,30 @@
-"""A run's summary as a table: markdown for ``summary.md`` and the README, rich for the terminal.
+"""A run's summary as a table: markdown for ``summary.md`` and the README, rich for the terminal;
+and the terminal's progress bar of a run (:func:`cases_progress`), for the CLI and the recipes
+to show (the runner itself only calls back).
 
-Both are built from the same rows so they always agree.
+Both tables are built from the same rows so they always agree.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
 BFCL_ROW_NAMES = {
     "non_live_simple": "BFCL non-live simple",
@@ -89,3 +105,34 @@ def rich_table(summary: dict[str, Any]) -> Table:
     for row in rows:
         table.add_row(*row)
     return table
+
+
+class RateColumn(ProgressColumn):
+    """Cases per second, as rich estimates it from recent progress."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        if speed is None and task.completed and task.elapsed:
+            speed = task.completed / task.elapsed
+        return Text("-- cases/s" if speed is None else f"{speed:.2f} cases/s", style="progress.data.speed")
+
+
+@contextmanager
+def cases_progress(console: Console) -> Iterator[Callable[[str, int], Callable[[int], None]]]:
+    """A bar on ``console`` while the block runs; yields the ``progress`` callback of
+    :func:`~hammer_fc.eval.runner.run_eval`."""
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console) as bar:
+
+        def start(description: str, total: int) -> Callable[[int], None]:
+            task = bar.add_task(description, total=total)
+            return lambda n: bar.advance(task, n)
+
+        yield start

@@ -33,42 +33,25 @@ import dataclasses
 import json
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
 
 from hammer_fc.augment.masking import Masked, mask_example, unmask_calls
 from hammer_fc.errors import HammerError
 from hammer_fc.eval.authors_f1 import AuthorsCounts
 from hammer_fc.eval.benches import Bench, load_benches, select_cases
 from hammer_fc.eval.judge import Judged, bench_result, bfcl_rows, drop, judge, read_output
-from hammer_fc.eval.report import markdown, rich_table
-from hammer_fc.inference.base import (
-    DEFAULT_MAX_NEW_TOKENS,
-    Backend,
-    ContextOverflow,
-    default_backend,
-    load_backend,
-)
-from hammer_fc.inference.chat_format import DEFAULT_TEMPLATE, TEMPLATES
+from hammer_fc.eval.report import markdown
+from hammer_fc.inference.base import DEFAULT_MAX_NEW_TOKENS, Backend, ContextOverflow
 from hammer_fc.inference.grammar import grammar_for_tools
-from hammer_fc.models import resolve
+from hammer_fc.inference.load import default_backend, load_backend
+from hammer_fc.model_spec import resolve
 from hammer_fc.outputs import atomic_output, check_output, check_output_dir
+from hammer_fc.prompts import DEFAULT_TEMPLATE, get_template
 from hammer_fc.schema import Example, ToolCall
 
 PREDICTIONS = "predictions.jsonl"
@@ -79,6 +62,8 @@ SETTINGS = "run.json"
 METRICS = ("hammer", "authors")
 """``hammer``: our F1 (one-to-one matching); ``authors``: theirs as well (eval/authors_f1.py)."""
 
+Progress = Callable[[str, int], Callable[[int], None]]
+"""``(description, total) -> advance(n)``: how a caller shows progress (the CLI draws a bar)."""
 ADDED_SETTINGS = {"constrained": False}
 """Settings added after run directories existed: a ``run.json`` without one used this value."""
 
@@ -116,28 +101,6 @@ def build_cases(benches: list[Bench], *, limit: int | None, seed: int, mask_name
     return cases
 
 
-class RateColumn(ProgressColumn):
-    """Cases per second, as rich estimates it from recent progress."""
-
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        if speed is None and task.completed and task.elapsed:
-            speed = task.completed / task.elapsed
-        return Text("-- cases/s" if speed is None else f"{speed:.2f} cases/s", style="progress.data.speed")
-
-
-def progress_bar(console: Console) -> Progress:
-    return Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        RateColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-    )
-
-
 def run_eval(
     model: str,
     benches: str | list[str],
@@ -152,7 +115,7 @@ def run_eval(
     max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
     constrained: bool = False,
     backend_options: dict[str, Any] | None = None,
-    console: Console | None = None,
+    progress: Progress | None = None,
     metric: str = "hammer",
 ) -> dict[str, Any]:
     """Evaluate ``model`` on ``benches`` into ``out_dir`` (resuming what is there); the summary.
@@ -160,12 +123,8 @@ def run_eval(
     ``backend`` is a backend name (``hf``, ``llamacpp``, ``openai``; default by model kind) or an
     already open :class:`Backend` (left open), which is then used for ``model``.
     """
-    console = console or Console(stderr=True)
     _check_metric(metric)
-    if template not in TEMPLATES:
-        raise HammerError(
-            f"unknown prompt template {template!r} (choose from {', '.join(TEMPLATES)})", field="template"
-        )
+    get_template(template)  # the registry's one "unknown prompt template" error
     if max_new_tokens < 1:
         raise HammerError(
             f"--max-new-tokens must be at least 1, got {max_new_tokens}", field="max_new_tokens"
@@ -195,8 +154,15 @@ def run_eval(
     if todo:
         opened = backend if spec is None else load_backend(spec, backend_name, **(backend_options or {}))
         try:
+            advance = None if progress is None else progress(f"generating ({opened.name})", len(todo))
             throughput = generate_predictions(
-                opened, todo, template, max_new_tokens, out / PREDICTIONS, console, constrained=constrained
+                opened,
+                todo,
+                template,
+                max_new_tokens,
+                out / PREDICTIONS,
+                constrained=constrained,
+                on_progress=advance,
             )
         finally:
             if opened is not backend:
@@ -303,26 +269,27 @@ def generate_predictions(
     template: str,
     max_new_tokens: int,
     path: Path,
-    console: Console,
     *,
     constrained: bool = False,
+    on_progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Generate ``todo`` (in prompt order), appending a prediction line per case to ``path``;
     the throughput figures (cases, seconds, and prompt-token reuse where the backend counts it).
-    ``constrained``: each case under its own tools' grammar (so one case per call)."""
+    ``constrained``: each case under its own tools' grammar (so one case per call);
+    ``on_progress(cases)`` is called as cases are written."""
     prompts = [backend.format(case.shown, template) for case in todo]
     order = sorted(range(len(todo)), key=prompts.__getitem__)
     before = _prefix_stats(backend)
     start = time.perf_counter()
-    with progress_bar(console) as progress, path.open("ab") as sink:
-        task = progress.add_task(f"generating ({backend.name})", total=len(todo))
+    with path.open("ab") as sink:
         for chunk in _chunks(order, 1 if constrained else backend.batch_size):
             grammar = grammar_for_tools(todo[chunk[0]].shown.tools, "auto") if constrained else None
             results = _generate_chunk(backend, [prompts[i] for i in chunk], max_new_tokens, grammar)
             for i, (output, error) in zip(chunk, results, strict=True):
                 sink.write(orjson.dumps(_prediction(todo[i], output, error)) + b"\n")
             sink.flush()
-            progress.advance(task, len(chunk))
+            if on_progress is not None:
+                on_progress(len(chunk))
     seconds = time.perf_counter() - start
     throughput: dict[str, Any] = {"generated": len(todo), "seconds": seconds}
     if before is not None:
@@ -391,7 +358,6 @@ def summarize(
 def _write_summary(out: Path, summary: dict[str, Any]) -> None:
     (out / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
     (out / SUMMARY_MD).write_text(markdown(summary))
-    Console().print(rich_table(summary))
 
 
 def _check_metric(metric: str) -> None:
@@ -448,7 +414,7 @@ def score_predictions(
     A line is ``{"id", "output": "<raw model text>"}`` or ``{"id", "calls": [{"name",
     "arguments"}]}`` (``calls`` wins when both are there, as in a run's ``predictions.jsonl``,
     whose ``bench`` and ``masked`` fields are honoured too). Writes one verdict line per
-    prediction to ``output`` and returns the summary (also printed, and written to
+    prediction to ``output`` and returns the summary (also written to
     ``summary_path`` if given); cases without a prediction are counted as ``missing``, not
     scored. ``metric="authors"`` adds the authors' F1 (:func:`add_authors_figures`).
     """
@@ -489,10 +455,6 @@ def score_predictions(
     if summary_path is not None:
         Path(summary_path).parent.mkdir(parents=True, exist_ok=True)
         Path(summary_path).write_text(json.dumps(summary, indent=2) + "\n")
-    Console().print(rich_table(summary))
-    missing = sum(r["missing"] for r in summary["benches"].values())
-    if missing:
-        Console(stderr=True).print(f"[yellow]{missing} cases have no prediction and were not scored[/]")
     return summary
 
 

@@ -14,7 +14,7 @@ from rich.console import Console
 from hammer_fc.errors import HammerError
 from hammer_fc.export.convert import write_gguf
 from hammer_fc.export.quantize import FTYPES, quantize
-from hammer_fc.models import ModelSpec, load_hf
+from hammer_fc.model_spec import ModelSpec, load_hf
 from hammer_fc.outputs import check_output, partial_path
 
 FLOAT_TYPES = ("F16", "F32")

@@ -2,8 +2,10 @@
 three entry points every command uses: :func:`read_examples`, :func:`write_examples` and
 :func:`detect_format`.
 
-Formats: ``xlam``, ``openai``, ``bfcl`` and ``paper`` are read; ``xlam``, ``openai`` and
-``alpaca`` are written. A path may also be a BFCL spec, ``bfcl:<category>`` or ``bfcl:<group>``
+Formats: ``xlam``, ``openai``, ``bfcl`` and ``paper`` are read; ``xlam`` and ``openai`` are
+written (training sets, alpaca included, by :mod:`hammer_fc.prepare`; an alpaca file is
+recognised here only to say that it cannot be read back). A path may also be a BFCL spec,
+``bfcl:<category>`` or ``bfcl:<group>``
 (``all``, ``live``, ``non_live``), read from the installed ``bfcl-eval`` package, or a Hugging
 Face data set (``hf:ORG/NAME[:SPLIT]``, a Parquet/Arrow file, a ``save_to_disk`` folder; see
 :mod:`hammer_fc.formats.hf`).
@@ -22,18 +24,17 @@ from typing import Any
 from hammer_fc.errors import MALFORMED, HammerError
 from hammer_fc.formats.bfcl import bfcl_file, iter_bfcl, read_bfcl
 from hammer_fc.formats.bfcl_multi_turn import is_multi_turn_spec, iter_multi_turn
-from hammer_fc.formats.checks import check_example, jsonschema_losses
+from hammer_fc.formats.checks import check_example
 from hammer_fc.formats.hf import dataset_format, is_dataset_source, iter_dataset
 from hammer_fc.formats.openai import read_openai, write_openai
 from hammer_fc.formats.paper import read_paper
 from hammer_fc.formats.records import first_record
 from hammer_fc.formats.xlam import read_xlam, write_xlam
-from hammer_fc.outputs import check_output
 from hammer_fc.schema import Example
 
 FORMATS = ("xlam", "openai", "bfcl", "paper", "alpaca")
 READ_FORMATS = ("xlam", "openai", "bfcl", "paper")
-WRITE_FORMATS = ("xlam", "openai", "alpaca")
+WRITE_FORMATS = ("xlam", "openai")
 BFCL_SPEC_PREFIX = "bfcl:"
 MAX_ERRORS = 20
 """How many skipped records' errors a :class:`ReadResult` keeps (the count is always exact)."""
@@ -46,19 +47,10 @@ _READERS: dict[str, Callable[[Path], Iterator[Example | HammerError]]] = {
 }
 
 
-def _write_alpaca(examples: Iterable[Example], path: Path, template: str = "hammer") -> int:
-    from hammer_fc.formats.alpaca import write_alpaca  # needs the prompts package
-
-    return write_alpaca(examples, path, template)
-
-
 _WRITERS: dict[str, Callable[[Iterable[Example], Path], int]] = {
     "xlam": write_xlam,
     "openai": write_openai,
-    "alpaca": _write_alpaca,
 }
-TEMPLATED = ("alpaca",)
-"""The written formats that hold rendered prompts (and so take a prompt template)."""
 
 
 @dataclass
@@ -213,81 +205,21 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def write_examples(
-    examples: Iterable[Example], path: str | Path, fmt: str, *, template: str | None = None
-) -> int:
-    """Write examples in ``fmt`` (``xlam``, ``openai``, ``alpaca``); returns how many.
-    ``template`` (alpaca only) is the prompt template of the rendered prompts."""
+def write_examples(examples: Iterable[Example], path: str | Path, fmt: str) -> int:
+    """Write examples in ``fmt`` (``xlam``, ``openai``); returns how many. A training set
+    (alpaca, prompt-completion) is written by :mod:`hammer_fc.prepare.records`."""
     if fmt not in _WRITERS:
         raise HammerError(
             f"cannot write format {fmt!r} (writable: {', '.join(WRITE_FORMATS)})", field="format"
         )
-    if template is None:
-        return _WRITERS[fmt](examples, Path(path))
-    if fmt not in TEMPLATED:
-        raise HammerError(f"--template applies to alpaca output only, not {fmt}", field="--template")
-    return _write_alpaca(examples, Path(path), template)
-
-
-@dataclass
-class Converted:
-    """What ``hammer data convert`` did: what it read, how many examples it wrote, and what the
-    output format could not hold."""
-
-    read: ReadResult
-    written: int
-    lost: Counter[str] = field(default_factory=Counter)
-    """Parameter types written with less than they said -> how many parameters, keyed
-    ``'<type>': JSON Schema cannot say <the parts>`` (no ``Callable``, no non-string keys ...)."""
-
-
-def convert_file(
-    src: str | Path,
-    dst: str | Path,
-    *,
-    to_fmt: str,
-    from_fmt: str | None = None,
-    skip_invalid: bool = False,
-    template: str | None = None,
-) -> Converted:
-    """``hammer data convert``: read ``src`` (format detected unless given), write ``dst``.
-
-    The output format, template and path are checked before anything is read, so a typo costs
-    nothing. Records that fail a check (:mod:`hammer_fc.formats.checks`; for alpaca, a training
-    format, a gold answer is needed) are errors or, with ``skip_invalid``, skipped and counted.
-    Writing OpenAI's JSON Schema, a Python type it cannot hold whole is counted in ``lost``."""
-    if to_fmt not in _WRITERS:
-        raise HammerError(
-            f"cannot write format {to_fmt!r} (writable: {', '.join(WRITE_FORMATS)})", field="--to"
-        )
-    if template is not None:
-        from hammer_fc.prompts import get_template
-
-        get_template(template)
-        if to_fmt not in TEMPLATED:
-            raise HammerError(f"--template applies to alpaca output only, not {to_fmt}", field="--template")
-    if from_fmt is not None and from_fmt not in READ_FORMATS:
-        raise HammerError(
-            f"cannot read format {from_fmt!r} (readable: {', '.join(READ_FORMATS)})", field="--from"
-        )
-    check_output(dst)
-    result = read_examples(src, from_fmt, skip_invalid=skip_invalid, require_answers=to_fmt == "alpaca")
-    converted = Converted(result, write_examples(result.examples, dst, to_fmt, template=template))
-    if to_fmt == "openai":
-        for example in result.examples:
-            for tool in example.tools:
-                for _, text, lost in jsonschema_losses(tool):
-                    converted.lost[f"{text!r}: JSON Schema cannot say {', '.join(lost)}"] += 1
-    return converted
+    return _WRITERS[fmt](examples, Path(path))
 
 
 __all__ = [
     "FORMATS",
     "READ_FORMATS",
     "WRITE_FORMATS",
-    "Converted",
     "ReadResult",
-    "convert_file",
     "describe_kinds",
     "detect_format",
     "format_of_record",

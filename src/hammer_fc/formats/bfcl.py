@@ -33,9 +33,9 @@ from typing import Any
 from hammer_fc.errors import HammerError
 from hammer_fc.formats import bfcl_typed
 from hammer_fc.formats.bfcl_typed import Language
-from hammer_fc.formats.params import tool_from_function
 from hammer_fc.formats.records import iter_records, message_from_turn, require_dict, require_list
 from hammer_fc.schema import Example, Message, ToolCall
+from hammer_fc.schema.params import tool_from_function
 
 BFCL_NON_LIVE = (
     "simple_python",

@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from hammer_fc.errors import HammerError
-from hammer_fc.formats.params import tool_from_function
 from hammer_fc.formats.records import message_from_turn, require_dict, require_list
 from hammer_fc.schema import Example, Message, ToolCall
+from hammer_fc.schema.params import tool_from_function
 
 MULTI_TURN_CATEGORIES = (
     "multi_turn_base",

@@ -16,8 +16,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 from hammer_fc.errors import MISSING_ANSWER, UNKNOWN_ARGUMENT, UNKNOWN_FUNCTION, UNKNOWN_TYPE, HammerError
-from hammer_fc.formats.pytype import json_schema, parse_pytype, unknown_names
 from hammer_fc.schema import Example, Param, Tool
+from hammer_fc.schema.pytype import json_schema, parse_pytype, unknown_names
 
 _SHOWN = 8
 """How many names an error lists."""
@@ -115,7 +115,7 @@ def jsonschema_losses(tool: Tool) -> list[tuple[str, str, tuple[str, ...]]]:
     """What writing ``tool`` as JSON Schema (the OpenAI format) loses: ``(parameter path, type,
     the parts JSON Schema cannot say)`` for each parameter whose Python-ish type it cannot hold
     whole (``Callable[[float], float]``, ``Dict[int, str]``'s keys); see
-    :func:`~hammer_fc.formats.pytype.json_schema`."""
+    :func:`~hammer_fc.schema.pytype.json_schema`."""
     losses: list[tuple[str, str, tuple[str, ...]]] = []
     for param in tool.params:
         _losses_in(param, param.name, losses)

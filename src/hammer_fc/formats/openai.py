@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from hammer_fc.errors import HammerError
-from hammer_fc.formats.params import tool_from_function, tool_to_function
 from hammer_fc.formats.records import (
     examples_from_records,
     message_from_turn,
@@ -30,6 +29,7 @@ from hammer_fc.formats.records import (
     write_records,
 )
 from hammer_fc.schema import Example, Message, Tool, ToolCall
+from hammer_fc.schema.params import tool_from_function, tool_to_function
 
 
 def _tool(entry: Any, field: str) -> Tool:

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from hammer_fc.errors import HammerError
-from hammer_fc.formats.params import tool_from_xlam
 from hammer_fc.formats.records import (
     calls_from_list,
     examples_from_records,
@@ -30,6 +29,7 @@ from hammer_fc.formats.records import (
     require_list,
 )
 from hammer_fc.schema import Example
+from hammer_fc.schema.params import tool_from_xlam
 
 SOURCE_TOOLS = "source_tools"
 """``meta`` key: ``[(Tool, the tool's dict as the file has it)]``."""

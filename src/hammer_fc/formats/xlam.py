@@ -10,12 +10,11 @@ paper's benchmark files do, rather than flattened.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from hammer_fc.errors import HammerError
-from hammer_fc.formats.params import tool_from_xlam, tool_to_xlam
 from hammer_fc.formats.records import (
     calls_from_list,
     examples_from_records,
@@ -26,18 +25,24 @@ from hammer_fc.formats.records import (
     turn_from_message,
     write_records,
 )
-from hammer_fc.schema import Example
+from hammer_fc.schema import Example, Tool
+from hammer_fc.schema.params import tool_from_xlam, tool_to_xlam
+
+ToolReader = Callable[..., Tool]
+"""``(tool dict, *, path) -> Tool``: :func:`~hammer_fc.schema.params.tool_from_xlam`, or one
+that shares a ``Tool`` per distinct tool (``hammer data prepare``)."""
 
 
-def example_from_xlam(record: Any, index: int, path: Path) -> Example:
-    """One xLAM record -> Example (id from the record, else the 0-based index)."""
+def example_from_xlam(record: Any, index: int, path: Path, tool_from: ToolReader = tool_from_xlam) -> Example:
+    """One xLAM record -> Example (id from the record, else the 0-based index); each tool read
+    with ``tool_from``."""
     record = require_keys(record, "query", "tools")
     tools = require_list(json_field(record["tools"], "tools"), "tools")
     answers = record.get("answers")
     record_id = record.get("id")
     return Example(
         messages=query_messages(record["query"]),
-        tools=[tool_from_xlam(t, path=f"tools[{i}]") for i, t in enumerate(tools)],
+        tools=[tool_from(t, path=f"tools[{i}]") for i, t in enumerate(tools)],
         calls=None if answers is None else calls_from_list(answers, "answers"),
         id=str(index) if record_id is None else str(record_id),
         meta={"source": "xlam"},

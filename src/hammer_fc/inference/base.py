@@ -1,11 +1,12 @@
-"""The one interface every inference backend offers, and picking a backend for a model spec.
+"""The one interface every inference backend offers (choosing one for a model spec: :mod:`.load`).
 
 A backend turns an :class:`~hammer_fc.schema.Example` into the request it sends (:meth:`format`:
 prompt text for local models, a chat request for an OpenAI-compatible server) and generates
 greedily from a batch of those (:meth:`generate`). Evaluation and serving only ever see this
 protocol, so a new backend is one module that implements it.
 
-Streaming is a capability, not a backend name: a backend that can hand out its answer token by
+What a backend supports is declared on it (:attr:`Backend.grammar`, :attr:`Backend.options`),
+and streaming is a capability, not a backend name: a backend that can hand out its answer token by
 token (and stop when its consumer stops asking) also implements :class:`StreamingBackend`, and
 the server checks for that protocol.
 """
@@ -14,14 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 
 from hammer_fc.errors import HammerError
-from hammer_fc.models import ModelSpec
 from hammer_fc.schema import Example
 
-BackendName = Literal["hf", "llamacpp", "openai"]
-BACKENDS: tuple[BackendName, ...] = ("hf", "llamacpp", "openai")
 DEFAULT_MAX_NEW_TOKENS = 256
 
 
@@ -51,6 +49,11 @@ class Backend(Protocol):
     """Greedy text generation behind one small interface."""
 
     name: str
+    grammar: ClassVar[bool]
+    """Whether :meth:`generate` honours a GBNF ``grammar`` (constrained decoding)."""
+    options: ClassVar[frozenset[str]]
+    """The tuning options its constructor takes (``batch_size``, ``n_threads``, ...): callers pass
+    a user's option only to a backend that declares it, instead of knowing backends by name."""
     batch_size: int
     """How many prompts one :meth:`generate` call handles well (the runner's chunk size)."""
 
@@ -80,34 +83,3 @@ class StreamingBackend(Backend, Protocol):
         :meth:`Backend.generate` returns. A prompt that does not fit raises
         :class:`ContextOverflow` on the first ``next``."""
         ...
-
-
-def default_backend(spec: ModelSpec) -> BackendName:
-    """llama.cpp for a GGUF without an adapter, the OpenAI client for a server, else transformers."""
-    if spec.kind == "openai":
-        return "openai"
-    if spec.gguf_path is not None and spec.adapter is None:
-        return "llamacpp"
-    return "hf"
-
-
-def load_backend(spec: ModelSpec, backend: str | None = None, **options: Any) -> Backend:
-    """Open ``spec`` with ``backend`` (default: :func:`default_backend`); ``options`` go to the
-    backend's constructor (``batch_size``, ``n_ctx``, ``n_threads``, ``reuse_prefix``, ...)."""
-    name = backend or default_backend(spec)
-    if name not in BACKENDS:
-        raise HammerError(f"unknown backend {name!r} (choose from {', '.join(BACKENDS)})", field="backend")
-    if (name == "openai") != (spec.kind == "openai"):
-        want = "an openai:<model>@<base_url> spec" if name == "openai" else "a local model"
-        raise HammerError(f"the {name} backend needs {want}, got {spec.label!r}", field="backend")
-    if name == "llamacpp":
-        from hammer_fc.inference.llamacpp_backend import LlamaCppBackend
-
-        return LlamaCppBackend(spec, **options)
-    if name == "openai":
-        from hammer_fc.inference.openai_backend import OpenAIBackend
-
-        return OpenAIBackend(spec, **options)
-    from hammer_fc.inference.transformers_backend import TransformersBackend
-
-    return TransformersBackend(spec, **options)

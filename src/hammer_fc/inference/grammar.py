@@ -33,8 +33,8 @@ from typing import Any, TypeVar
 from urllib.parse import unquote
 
 from hammer_fc.errors import HammerError
-from hammer_fc.formats.params import tool_to_function
 from hammer_fc.schema import Tool
+from hammer_fc.schema.params import tool_to_function
 
 FENCE_OPEN = "```\n"
 FENCE_CLOSE = "\n```"

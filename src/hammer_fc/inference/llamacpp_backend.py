@@ -28,8 +28,8 @@ import numpy as np
 
 from hammer_fc.errors import HammerError
 from hammer_fc.inference.base import ContextOverflow, Piece
-from hammer_fc.inference.chat_format import ChatFormat, render_case
-from hammer_fc.models import ModelSpec
+from hammer_fc.model_spec import ModelSpec
+from hammer_fc.prompts.chat_format import ChatFormat, render_case
 from hammer_fc.schema import Example
 
 DEFAULT_N_CTX = 8192
@@ -66,6 +66,8 @@ class LlamaCppBackend:
     """A GGUF model in llama.cpp, one prompt at a time, prefix KV reuse between prompts."""
 
     name = "llamacpp"
+    grammar = True
+    options = frozenset({"n_ctx", "n_threads", "n_batch", "reuse_prefix", "jump_forward"})
     batch_size = 1
 
     def __init__(

@@ -255,7 +255,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--extra-bufts", choices=["0", "1"])
     args = parser.parse_args(argv)
     if args.gguf is None:
-        from hammer_fc.models import embedded_gguf_path
+        from hammer_fc.model_spec import embedded_gguf_path
 
         args.gguf = str(embedded_gguf_path())
     if args.extra_bufts is not None:

@@ -20,7 +20,7 @@ from typing import Any
 
 from hammer_fc.errors import HammerError
 from hammer_fc.formats.openai import openai_record
-from hammer_fc.prompts import chat_messages, render_completion
+from hammer_fc.prompts import chat_messages, get_template, render_completion
 from hammer_fc.schema import Example, ToolCall
 
 
@@ -28,6 +28,8 @@ class OpenAIBackend:
     """Chat completions against ``spec.base_url`` for model ``spec.source``, temperature 0."""
 
     name = "openai"
+    grammar = False
+    options = frozenset({"batch_size", "api_key", "timeout"})
 
     def __init__(
         self, spec: Any, *, batch_size: int = 8, api_key: str | None = None, timeout: float = 600.0
@@ -44,18 +46,20 @@ class OpenAIBackend:
 
     def format(self, example: Example, template: str) -> str:
         """The request body (messages and tools) as JSON text."""
+        get_template(template)  # the registry's one "unknown prompt template" error
         if template == "hammer":
             record = openai_record(dataclasses.replace(example, calls=None))
             request = {"messages": record["messages"], "tools": record["tools"]}
         elif template == "hammer-chat":
             request = {"messages": chat_messages(example), "tools": []}
         elif template.startswith("authors-"):
-            from hammer_fc.prompts import authors, get_template
+            from hammer_fc.prompts import authors
 
-            get_template(template)
             request = {"messages": authors.chat_messages(example, template), "tools": []}
         else:
-            raise HammerError(f"unknown prompt template {template!r}", field="template")
+            raise HammerError(
+                f"template {template!r} has no chat form for an OpenAI server", field="template"
+            )
         return json.dumps(request, ensure_ascii=False)
 
     def generate(self, prompts: list[str], *, max_new_tokens: int, grammar: str | None = None) -> list[str]:

@@ -10,8 +10,8 @@ from typing import Any
 
 from hammer_fc.errors import HammerError
 from hammer_fc.inference.base import ContextOverflow
-from hammer_fc.inference.chat_format import ChatFormat, render_case
-from hammer_fc.models import ModelSpec, load_hf
+from hammer_fc.model_spec import ModelSpec, load_hf
+from hammer_fc.prompts.chat_format import ChatFormat, render_case
 from hammer_fc.schema import Example
 
 
@@ -19,6 +19,8 @@ class TransformersBackend:
     """A Hugging Face causal LM (hub id, directory or GGUF via transformers, plus an adapter)."""
 
     name = "hf"
+    grammar = False
+    options = frozenset({"batch_size", "n_threads"})
 
     def __init__(
         self,
@@ -29,7 +31,7 @@ class TransformersBackend:
         model: Any = None,
         tokenizer: Any = None,
     ) -> None:
-        """Load ``spec`` with :func:`~hammer_fc.models.load_hf`, or use a loaded ``model`` and
+        """Load ``spec`` with :func:`~hammer_fc.model_spec.load_hf`, or use a loaded ``model`` and
         ``tokenizer`` (a trainer evaluating its own model, a test's shared one).
 
         ``n_threads`` sets torch's (process-wide) CPU thread count until :meth:`close`: on a

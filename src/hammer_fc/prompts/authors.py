@@ -26,9 +26,9 @@ import json
 from typing import Any
 
 from hammer_fc.formats.paper import SOURCE_ROLES, SOURCE_TOOLS
-from hammer_fc.formats.params import tool_to_xlam
 from hammer_fc.prompts.training import message_text
 from hammer_fc.schema import Example, ToolCall
+from hammer_fc.schema.params import tool_to_xlam
 
 TASK = """You are a tool calling assistant. In order to complete the user's request, you need to select one or more appropriate tools from the following tools and fill in the correct values for the tool parameters. Your specific tasks are:
 1. Make one or more function/tool calls to meet the request based on the question.

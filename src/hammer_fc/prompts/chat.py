@@ -15,9 +15,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hammer_fc.formats.params import tool_to_function
 from hammer_fc.prompts.training import FORMAT_INSTRUCTION, TASK_INSTRUCTION, message_text
 from hammer_fc.schema import Example, Tool
+from hammer_fc.schema.params import tool_to_function
 
 SYSTEM_PROMPT = "You are a helpful assistant."
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hammer_fc.formats.params import param_to_spec
 from hammer_fc.schema import Example, Message, Param, Tool, ToolCall
+from hammer_fc.schema.params import param_to_spec
 
 TASK_INSTRUCTION = """You are a tool calling assistant. In order to complete the user's request, you need to select one or more appropriate tools from the following tools and fill in the correct values for the tool parameters. Your specific tasks are:
 1. Make one or more function/tool calls to meet the request based on the question.

@@ -25,20 +25,19 @@ def serve(
 ) -> None:
     """Load ``model`` (a GGUF runs in llama.cpp) and serve it until interrupted."""
     from hammer_fc.errors import HammerError
-    from hammer_fc.inference.base import DEFAULT_MAX_NEW_TOKENS, default_backend, load_backend
-    from hammer_fc.models import resolve
+    from hammer_fc.inference.base import DEFAULT_MAX_NEW_TOKENS
+    from hammer_fc.inference.load import backend_class, default_backend, load_backend, supported_options
+    from hammer_fc.model_spec import resolve
 
     spec = resolve(model, adapter, prefer="gguf")
     chosen = backend or default_backend(spec)
-    if constrained and chosen != "llamacpp":
+    if constrained and not backend_class(chosen).grammar:
         raise HammerError(
             f"constrained decoding runs in llama.cpp, but {spec.label} would run in {chosen}: "
             "merge and export it with `hammer export`, or serve it with --free",
             field="model",
         )
-    if chosen != "llamacpp":
-        backend_options.pop("jump_forward", None)  # a llama.cpp option; nothing to jump without a grammar
-    engine = load_backend(spec, chosen, **backend_options)
+    engine = load_backend(spec, chosen, **supported_options(chosen, backend_options))
     try:
         app = create_app(
             engine,

@@ -34,9 +34,8 @@ from starlette.exceptions import HTTPException
 
 from hammer_fc.errors import HammerError
 from hammer_fc.inference.base import DEFAULT_MAX_NEW_TOKENS, Backend, ContextOverflow, StreamingBackend
-from hammer_fc.inference.chat_format import DEFAULT_TEMPLATE, TEMPLATES
 from hammer_fc.inference.grammar import GrammarCache, ToolChoice, forced_function
-from hammer_fc.prompts import render_completion
+from hammer_fc.prompts import DEFAULT_TEMPLATE, get_template, render_completion
 from hammer_fc.schema import Example
 from hammer_fc.serve.protocol import APIError, ChatRequest, validation_error
 from hammer_fc.serve.request import read_request, read_response_format
@@ -290,10 +289,7 @@ def create_app(
         raise HammerError("max_queue must be 0 or more", field="max_queue")
     if request_timeout is not None and request_timeout <= 0:
         raise HammerError("request_timeout must be positive", field="request_timeout")
-    if template not in TEMPLATES:
-        raise HammerError(
-            f"unknown prompt template {template!r} (choose from {', '.join(TEMPLATES)})", field="template"
-        )
+    get_template(template)  # the registry's one "unknown prompt template" error
     service = ChatService(
         backend,
         template=template,

@@ -21,26 +21,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from hammer_fc.augment.compose import compose_count
 from hammer_fc.augment.irrelevance import add_irrelevance, tool_pool
 from hammer_fc.augment.shorten import SHORTENED_FROM, shorten
 from hammer_fc.errors import HammerError
 from hammer_fc.formats import read_examples
-from hammer_fc.inference.chat_format import ChatFormat, wrap_prompt
-from hammer_fc.prompts import get_template
+from hammer_fc.prepare.records import Prepared, read_prepared
+from hammer_fc.prompts import ChatFormat, get_template, wrap_prompt
 from hammer_fc.schema import Example
 
 IGNORE_INDEX = -100
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A record of a prepared JSONL (``hammer data prepare``): already rendered, used as is."""
-
-    prompt: str
-    completion: str
 
 
 Item = Example | Prepared
@@ -49,7 +39,7 @@ Item = Example | Prepared
 class Encoder:
     """Tokenizes (prompt, completion) pairs as the model will see them at inference.
 
-    The prompt goes through :class:`hammer_fc.inference.chat_format.ChatFormat` (the model's own
+    The prompt goes through :class:`hammer_fc.prompts.chat_format.ChatFormat` (the model's own
     chat template, the formatter every backend uses), so training and evaluation see the same text.
     """
 
@@ -140,36 +130,12 @@ def _shortened(
     return short
 
 
-def _read_prepared(path: Path) -> list[Prepared] | None:
-    """The records of a prepared JSONL, or ``None`` when ``path`` is not one."""
-    if path.suffix != ".jsonl" or not path.is_file():
-        return None
-    with path.open("rb") as handle:
-        first = handle.readline()
-        try:
-            record = orjson.loads(first)
-        except orjson.JSONDecodeError:
-            return None
-        if not (isinstance(record, dict) and "prompt" in record and "completion" in record):
-            return None
-        items = []
-        for index, line in enumerate([first, *handle]):
-            if not line.strip():
-                continue
-            try:
-                rec = orjson.loads(line)
-                items.append(Prepared(str(rec["prompt"]), str(rec["completion"])))
-            except (orjson.JSONDecodeError, KeyError, TypeError) as err:
-                raise HammerError(f"not a prepared record: {err}", file=str(path), record=index) from err
-    return items
-
-
 def read_sources(sources: list[str], stats: DataStats) -> list[Item]:
     """Every example of every source (a file in any readable format, a prepared JSONL, or a BFCL
     spec such as ``bfcl:live``); invalid records are skipped and counted, never silently."""
     items: list[Item] = []
     for source in sources:
-        prepared = _read_prepared(Path(source))
+        prepared = read_prepared(Path(source))
         if prepared is not None:
             items.extend(prepared)
             stats.sources[source] = {"read": len(prepared), "skipped_invalid": 0}

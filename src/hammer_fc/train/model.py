@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from hammer_fc.errors import HammerError
-from hammer_fc.models import ALIASES, ModelSpec, load_hf
+from hammer_fc.model_spec import ALIASES, ModelSpec, load_hf
 from hammer_fc.train.config import TrainConfig
 from hammer_fc.train.precision import Precision, accelerator, choose_precision
 

@@ -33,7 +33,7 @@ from typing import Any
 import yaml
 
 from hammer_fc.errors import HammerError
-from hammer_fc.models import load_tokenizer, resolve
+from hammer_fc.model_spec import load_tokenizer, resolve
 from hammer_fc.train.checkpoints import STAGING, checkpoints, newest_complete, publish
 from hammer_fc.train.config import TrainConfig, dump_recipe, read_saved
 from hammer_fc.train.data import DataStats, load_training_data

@@ -39,7 +39,7 @@ from rich.rule import Rule
 from rich.table import Table
 
 from hammer_fc.errors import HammerError
-from hammer_fc.models import ADAPTERS_DIR
+from hammer_fc.model_spec import ADAPTERS_DIR
 
 T = TypeVar("T")
 
@@ -192,7 +192,7 @@ def _calls_line(calls: list[dict[str, Any]]) -> str:
 def _data(out: Path, seed: int, console: Console) -> dict[str, Any]:
     from hammer_fc.augment.masking import mask_example
     from hammer_fc.formats.bfcl import load_bfcl
-    from hammer_fc.prepare import prepare, summary_rows
+    from hammer_fc.prepare.run import prepare, summary_rows
     from hammer_fc.prompts.training import render_completion, tools_json
 
     result = prepare(
@@ -218,22 +218,25 @@ def _data(out: Path, seed: int, console: Console) -> dict[str, Any]:
 
 
 def _evaluate(model: str, out: Path, options: QuickstartOptions, console: Console) -> dict[str, Any]:
+    from hammer_fc.eval.report import cases_progress, rich_table
     from hammer_fc.eval.runner import run_eval
 
     # An eval directory resumes the run it holds; the quickstart's models and settings change
     # between runs (a fresh quick adapter every time), so every run starts its evals afresh.
     shutil.rmtree(out, ignore_errors=True)
-    summary = run_eval(
-        model,
-        EVAL_BENCH,
-        out_dir=out,
-        limit=options.eval_limit,
-        seed=options.seed,
-        max_new_tokens=options.max_new_tokens,
-        constrained=options.constrained,
-        console=console,
-        backend_options={"n_threads": options.threads} if options.threads else None,
-    )
+    with cases_progress(console) as progress:
+        summary = run_eval(
+            model,
+            EVAL_BENCH,
+            out_dir=out,
+            limit=options.eval_limit,
+            seed=options.seed,
+            max_new_tokens=options.max_new_tokens,
+            constrained=options.constrained,
+            progress=progress,
+            backend_options={"n_threads": options.threads} if options.threads else None,
+        )
+    console.print(rich_table(summary))
     return {
         "per_category": {name: r["accuracy"] for name, r in summary["benches"].items()},
         "cases": sum(r["cases"] for r in summary["benches"].values()),
@@ -259,7 +262,7 @@ def _train(out: Path, options: QuickstartOptions, console: Console) -> tuple[Pat
 
 def _export(model: str, out: Path, console: Console) -> Path:
     from hammer_fc.export import export_gguf
-    from hammer_fc.models import resolve
+    from hammer_fc.model_spec import resolve
 
     path = export_gguf(resolve(model), out, "Q4_K_M", console=console)
     console.print(f"exported {model} -> {path} ({path.stat().st_size / 2**20:.1f} MiB)")
@@ -328,8 +331,8 @@ def _summary_table(stages: list[Stage], out: Path) -> Table:
 def _serve(path: Path, console: Console) -> dict[str, Any]:
     import openai
 
-    from hammer_fc.inference.base import load_backend
-    from hammer_fc.models import resolve
+    from hammer_fc.inference.load import load_backend
+    from hammer_fc.model_spec import resolve
     from hammer_fc.serve.app import create_app
     from hammer_fc.serve.server import BackgroundServer
 

@@ -1,8 +1,10 @@
-"""Writing prepared training lines: a plain renderer (the reference) and a fast one (the command's).
+"""Rendering prepared training lines: a plain renderer (the reference) and a fast one (the command's).
 
-* :func:`iter_lines` is the plain one: :func:`~hammer_fc.augment.epochs.iter_epoch` +
-  ``render_prompt`` + ``render_completion`` + ``orjson.dumps``, one example at a time.
-* :func:`write_prepared` writes the same bytes, fast. Each distinct tool is rendered to the
+* :func:`iter_lines` is the plain one: :func:`~hammer_fc.augment.epochs.iter_epoch` + the
+  template's prompt and completion + :func:`~.records.record`, one example at a time.
+* :func:`write_prepared` writes the same bytes, fast, built from the pieces
+  :mod:`hammer_fc.prompts.training` renders with (``PROMPT_HEAD``, ``param_spec`` ...) and the
+  record frame of :mod:`.records`. Each distinct tool is rendered to the
   prompt's JSON once, already escaped for the output line, as a template with holes for the
   function name, the parameter names and each parameter's spec; an epoch then only draws random
   names and fills holes (a parameter whose default a masking rewrites fills a template of its
@@ -10,27 +12,19 @@
   (:mod:`hammer_fc.augment.epochs`), a table lookup for the tool order and a list of pre-escaped
   pieces; only a masked line seeds a ``random.Random``. What is per example (its calls by
   position, its masking shape, its answer) is worked out on its first masked line, not
-  templated: with the default ratio an example is masked about once a run. Parsing, loading,
-  compiling and rendering are split over processes (``fork``) by blocks of contiguous
-  examples; each worker publishes its blocks' example counts and byte sizes in shared
-  memory and ``pwrite``s a block as soon as everything before it is sized, so no output crosses
-  a process boundary and a worker holds at most a few rendered blocks.
+  templated: with the default ratio an example is masked about once a run. The blocks are
+  spread over processes by :mod:`.parallel`.
 """
 
 from __future__ import annotations
 
 import _random
-import multiprocessing
-import os
 import random
 import re
-import time
-import traceback
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 
@@ -60,9 +54,18 @@ from hammer_fc.augment.masking import (
     swap_default,
     value_spans,
 )
-from hammer_fc.errors import HammerError
 from hammer_fc.outputs import atomic_output
-from hammer_fc.prompts import get_template
+from hammer_fc.prepare.parallel import (
+    BLOCK,
+    MIN_PARALLEL_LINES,
+    Block,
+    Loaded,
+    Loader,
+    WriteStats,
+    default_workers,
+    schedule,
+)
+from hammer_fc.prepare.records import OutputFormat, record, record_frame
 from hammer_fc.prompts.training import (
     PROMPT_HEAD,
     PROMPT_MIDDLE,
@@ -80,28 +83,6 @@ from hammer_fc.schema import Example, Param, Tool
 _seed_state = _random.Random.seed
 """The C seeding under ``random.Random(int)``: the same state, without the Python-level wrapper
 (this runs once per masked line)."""
-
-OutputFormat = Literal["prompt-completion", "alpaca"]
-OUTPUT_FORMATS: tuple[str, ...] = ("prompt-completion", "alpaca")
-
-BLOCK = 4096
-"""Examples (or input records) per block: the unit a worker loads, renders and writes. Large
-enough that the bookkeeping per block costs nothing, small enough (about 12 MB of output) that
-a worker holding a few of them stays small and the workers finish close together."""
-MIN_PARALLEL_LINES = 20_000
-"""Below this many output lines a second process costs more than it saves."""
-
-
-def record(
-    example: Example, masked: bool, fmt: OutputFormat = "prompt-completion", template: str = "hammer"
-) -> dict:
-    """One output record: ``{"prompt", "completion", "masked", "irrelevant"}`` or LLaMA-Factory's
-    alpaca ``{"instruction", "input", "output"}``, rendered with the prompt template ``template``."""
-    chosen = get_template(template)
-    prompt, completion = chosen.prompt(example), chosen.completion(example.calls or [])
-    if fmt == "alpaca":
-        return {"instruction": prompt, "input": "", "output": completion}
-    return {"prompt": prompt, "completion": completion, "masked": masked, "irrelevant": example.calls == []}
 
 
 def iter_lines(
@@ -471,16 +452,8 @@ class _Renderer:
         self.templates: dict[int, ToolTemplate] = {}
         self.mask_ratio = mask_ratio
         self.seed = seed
-        if fmt == "alpaca":
-            head, between = b'{"instruction":"', b'","input":"","output":"'
-            ends = {(m, i): b'"}\n' for m in (False, True) for i in (False, True)}
-        else:
-            head, between = b'{"prompt":"', b'","completion":"'
-            ends = {
-                (m, i): b'","masked":%s,"irrelevant":%s}\n' % (orjson.dumps(m), orjson.dumps(i))
-                for m in (False, True)
-                for i in (False, True)
-            }
+        head, between, _ = record_frame(fmt, False, False)
+        ends = {(m, i): record_frame(fmt, m, i)[2] for m in (False, True) for i in (False, True)}
         self.before_tools = head + _escape(PROMPT_HEAD) + b"["
         self.after_tools = b"]" + _escape(PROMPT_MIDDLE)
         self.after_query = _escape(PROMPT_TAIL) + between
@@ -488,7 +461,7 @@ class _Renderer:
         self.masked = 0
         self.rng = random.Random()
 
-    def block(self, epoch: int, block: _Block) -> list[bytes]:
+    def block(self, epoch: int, block: Block) -> list[bytes]:
         """Every line of ``block`` in ``epoch``, as pieces to write in a row (no line is joined:
         ``pwritev`` gathers them). Examples are compiled the first time, by the process that
         renders them (compiling is as parallel as rendering), and kept for later epochs."""
@@ -580,197 +553,6 @@ class _Renderer:
         return b", ".join([parts[i] for i in plan.order])
 
 
-@dataclass
-class Loaded:
-    """What loading one block gave: its examples and what it left out."""
-
-    examples: list[Example]
-    skipped: int = 0
-    """Records skipped (malformed, failing a check, or without a gold answer)."""
-    kinds: Counter[str] = field(default_factory=Counter)
-    """The skipped records by kind of problem."""
-    errors: list[HammerError] = field(default_factory=list)
-    """The first few errors of the skipped records."""
-
-
-Loader = Callable[[int], Loaded]
-"""Block index -> its examples; runs in the process that renders the block. Raises
-:class:`HammerError` to stop the run (the error of the earliest failing block is raised)."""
-
-
-@dataclass
-class WriteStats:
-    """What was written, and what the loaders left out (per block)."""
-
-    lines: int = 0
-    examples: int = 0
-    masked: int = 0
-    irrelevant: int = 0
-    bytes: int = 0
-    workers: int = 1
-    block_examples: list[int] = field(default_factory=list)
-    """Examples per block."""
-    loaded: dict[int, Loaded] = field(default_factory=dict)
-    """Each block's load report (its ``examples`` dropped: they stayed in the workers)."""
-
-
-@dataclass
-class _Block:
-    examples: list[Example]
-    start: int = 0
-    """Index of the block's first example in the whole data set (the per-example seed)."""
-    items: list[_Item] | None = None
-
-
-_IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024
-
-
-def _pwrite_all(fd: int, pieces: list[bytes], offset: int) -> None:
-    """Write ``pieces`` one after another from ``offset`` (``pwritev``: no user-space copy)."""
-    for start in range(0, len(pieces), _IOV_MAX):
-        chunk = pieces[start : start + _IOV_MAX]
-        size = sum(map(len, chunk))
-        written = os.pwritev(fd, chunk, offset)
-        if written < size:  # a short write: finish the rest plainly
-            rest = memoryview(b"".join(chunk))[written:]
-            while rest:
-                n = os.pwrite(fd, rest, offset + written)
-                rest, written = rest[n:], written + n
-        offset += size
-
-
-_UNSET = -3
-_FAILED = -1
-_NOT_LOADED = -2
-MAX_PENDING = 8
-"""Rendered blocks a worker may hold while their place in the file is not yet known (a worker
-that runs ahead waits rather than hold more)."""
-_POLL_S = (0.0005, 0.02)
-"""A waiting worker polls after the first of these many seconds, backing off to the second: a
-short wait ends fast, and a long one (the other worker descheduled on a busy machine) does not
-burn CPU polling."""
-
-
-@dataclass
-class _Job:
-    """One worker's share: blocks ``rank``, ``rank + workers``, ... of ``n_blocks``.
-
-    Workers never wait for each other round by round (on a busy machine a barrier per round
-    costs more than the work): each publishes, in shared arrays, how many examples each of its
-    blocks holds (hence every example's index) and how many bytes each rendered block takes; a
-    block is written (``pwrite``) as soon as the sizes of everything before it are known. The
-    only wait for all is the one after loading.
-    """
-
-    n_blocks: int
-    load: Loader
-    renderer: _Renderer
-    epochs: int
-    workers: int
-    fd: int
-    counts: Any = None
-    """Shared: examples per block (_UNSET until loaded; _FAILED; _NOT_LOADED after a failure)."""
-    sizes: Any = None
-    """Shared: bytes per (epoch, block) slot, -1 until rendered."""
-    check: Callable[[], None] = lambda: None
-    """Raises if another worker died (called while waiting)."""
-    blocks: dict[int, _Block] = field(default_factory=dict)
-    loaded: dict[int, Loaded] = field(default_factory=dict)
-    errors: dict[int, HammerError] = field(default_factory=dict)
-    _known: int = 0
-    """Slots before this one all have known sizes ..."""
-    _end: int = 0
-    """... and end at this offset."""
-    _offsets: dict[int, int] = field(default_factory=dict)
-
-    def load_mine(self, rank: int) -> None:
-        for b in range(rank, self.n_blocks, self.workers):
-            try:
-                loaded = self.load(b)
-            except HammerError as err:
-                self.errors[b] = err
-                for later in range(b + self.workers, self.n_blocks, self.workers):
-                    self.counts[later] = _NOT_LOADED
-                self.counts[b] = _FAILED
-                return
-            self.blocks[b] = _Block(loaded.examples)
-            self.loaded[b] = replace(loaded, examples=[])
-            self.counts[b] = len(loaded.examples)
-
-    def wait(self, ready: Callable[[], bool]) -> None:
-        pause, longest = _POLL_S
-        while not ready():
-            self.check()
-            time.sleep(pause)
-            pause = min(2 * pause, longest)
-
-    def first_failure(self) -> int | None:
-        return next((b for b in range(self.n_blocks) if self.counts[b] == _FAILED), None)
-
-    def place_blocks(self) -> int:
-        """Give each block of this worker its first example's index; returns the total."""
-        start = 0
-        for b in range(self.n_blocks):
-            if b in self.blocks:
-                self.blocks[b].start = start
-            start += self.counts[b]
-        return start
-
-    def _flush(self, pending: dict[int, list[bytes]]) -> None:
-        """Write every pending block whose offset is now known."""
-        sizes, slots = self.sizes, self.epochs * self.n_blocks
-        while self._known < slots and sizes[self._known] >= 0:
-            self._offsets[self._known] = self._end
-            self._end += sizes[self._known]
-            self._known += 1
-        for slot in [s for s in pending if s < self._known]:
-            _pwrite_all(self.fd, pending.pop(slot), self._offsets.pop(slot))
-
-    def render_mine(self, rank: int, on_progress: Callable[[int], None] | None) -> None:
-        """Render this worker's blocks, epoch by epoch, writing each once its place is known."""
-        pending: dict[int, list[bytes]] = {}
-        reported = 0
-        for epoch in range(self.epochs):
-            for b in range(rank, self.n_blocks, self.workers):
-                slot = epoch * self.n_blocks + b
-                pieces = self.renderer.block(epoch, self.blocks[b])
-                pending[slot] = pieces
-                self.sizes[slot] = sum(map(len, pieces))
-                self._flush(pending)
-                if len(pending) > MAX_PENDING:
-                    self.wait(lambda: self._flush(pending) or len(pending) <= MAX_PENDING)
-                if on_progress is not None:
-                    done = sum(
-                        self.counts[s % self.n_blocks] for s in range(len(self.sizes)) if self.sizes[s] >= 0
-                    )
-                    on_progress(done - reported)
-                    reported = done
-        self.wait(lambda: self._flush(pending) or not pending)
-
-    def report(self) -> tuple[int, int, dict[int, Loaded], dict[int, HammerError]]:
-        irrelevant = sum(e.calls == [] for block in self.blocks.values() for e in block.examples)
-        return self.renderer.masked, irrelevant, self.loaded, self.errors
-
-
-def _child(job: _Job, rank: int, results: Any) -> None:
-    """A forked worker: load its blocks, render them, report (or report what stopped it)."""
-    try:
-        job.load_mine(rank)
-        job.wait(lambda: _UNSET not in job.counts)
-        if job.first_failure() is None:
-            job.place_blocks()
-            job.render_mine(rank, None)
-        results.put((job.report(), None))
-    except BaseException:
-        results.put((None, traceback.format_exc()))
-        raise SystemExit(1) from None
-
-
-def default_workers() -> int:
-    """Every core this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def write_prepared(
     examples: Sequence[Example],
     out: Path,
@@ -823,82 +605,14 @@ def write_blocks(
     examples in block order. Loading happens in the workers too, so reading the inputs is as
     parallel as rendering. ``on_loaded(examples)`` is called once everything is loaded (it may
     raise to stop the run)."""
-    workers = max(1, min(workers, n_blocks))
     renderer = _Renderer(mask_ratio=mask_ratio, seed=seed, fmt=fmt)
-    with atomic_output(out) as sink:  # the workers pwrite into it; nothing goes through its buffer
-        job = _Job(n_blocks, load, renderer, epochs, workers, sink.fileno())
-        run = _run_alone if workers == 1 else _run_parallel
-        stats = run(job, on_loaded, on_progress)
-    stats.lines = epochs * stats.examples
-    stats.irrelevant *= epochs
-    stats.workers = workers
-    stats.block_examples = list(job.counts)
-    return stats
-
-
-def _run_alone(job: _Job, on_loaded, on_progress) -> WriteStats:
-    job.counts = [_UNSET] * job.n_blocks
-    job.sizes = [-1] * (job.epochs * job.n_blocks)
-    job.load_mine(0)
-    failed = job.first_failure()
-    if failed is not None:
-        raise job.errors[failed]
-    total = job.place_blocks()
-    if on_loaded is not None:
-        on_loaded(total)
-    job.render_mine(0, on_progress)
-    masked, irrelevant, loaded, _ = job.report()
-    return WriteStats(examples=total, masked=masked, irrelevant=irrelevant, bytes=job._end, loaded=loaded)
-
-
-def _run_parallel(job: _Job, on_loaded, on_progress) -> WriteStats:
-    """Rank 0 runs here, ranks 1.. in forked children (they inherit ``load``'s data, unpickled)."""
-    ctx = multiprocessing.get_context("fork")
-    job.counts = ctx.Array("q", [_UNSET] * job.n_blocks, lock=False)
-    job.sizes = ctx.Array("q", [-1] * (job.epochs * job.n_blocks), lock=False)
-    results = ctx.SimpleQueue()
-    children = [
-        ctx.Process(target=_child, args=(job, rank, results), daemon=True) for rank in range(1, job.workers)
-    ]
-    reports: list[tuple[Any, str | None]] = []
-
-    def check() -> None:  # a child that stopped early has said why, or died
-        if not results.empty():
-            reports.append(results.get())
-        if any(r[1] is not None for r in reports) or any(c.exitcode not in (None, 0) for c in children):
-            raise RuntimeError("a prepare worker failed:\n" + "\n".join(r[1] or "" for r in reports))
-
-    job.check = check
-    for child in children:
-        child.start()
-    total = -1
-    try:
-        job.load_mine(0)
-        job.wait(lambda: _UNSET not in job.counts)
-        if job.first_failure() is None:
-            total = job.place_blocks()
-            if on_loaded is not None:
-                on_loaded(total)
-            job.render_mine(0, on_progress)
-        while len(reports) < len(children):
-            reports.append(results.get())
-    except BaseException:
-        for child in children:
-            child.terminate()
-            child.join()
-        raise
-    for child in children:
-        child.join()
-    masked, irrelevant, loaded, errors = job.report()
-    for report, crash in reports:
-        if crash is not None:
-            raise RuntimeError(f"a prepare worker failed:\n{crash}")
-        masked += report[0]
-        irrelevant += report[1]
-        loaded.update(report[2])
-        errors.update(report[3])
-    failed = job.first_failure()
-    if failed is not None:
-        raise errors[failed]
-    size = sum(job.sizes)
-    return WriteStats(examples=total, masked=masked, irrelevant=irrelevant, bytes=size, loaded=loaded)
+    return schedule(
+        n_blocks,
+        load,
+        renderer,
+        out,
+        epochs=epochs,
+        workers=workers,
+        on_loaded=on_loaded,
+        on_progress=on_progress,
+    )

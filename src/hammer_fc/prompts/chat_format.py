@@ -6,7 +6,7 @@ template (jinja, from the Hugging Face tokenizer or from the GGUF key ``tokenize
 is rendered by ``transformers``' renderer, the one ``apply_chat_template`` uses, so a GGUF run and
 a transformers run of the same model produce the same string.
 
-Templates (:data:`TEMPLATES`, the registry of :mod:`hammer_fc.prompts`): ``hammer`` is the
+Templates (the registry of :mod:`hammer_fc.prompts.registry`): ``hammer`` is the
 Hammer training prompt as the one user turn, wrapped in the model's chat template with the
 generation prompt (our models and base models); the others carry their own wrapping
 (``hammer-chat``: the full Hammer 2.x ChatML text of BFCL's handler; ``authors-*``: the
@@ -23,12 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hammer_fc.errors import HammerError
-from hammer_fc.prompts import DEFAULT_TEMPLATE, get_template
-from hammer_fc.prompts import TEMPLATES as _REGISTRY
+from hammer_fc.prompts.registry import get_template
 from hammer_fc.schema import Example
-
-TEMPLATES = tuple(_REGISTRY)
-__all__ = ["DEFAULT_TEMPLATE", "TEMPLATES", "ChatFormat", "render_case", "wrap_prompt"]
 
 
 @dataclass(frozen=True)

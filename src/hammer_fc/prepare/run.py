@@ -6,7 +6,7 @@ are only cut into record ranges here and each worker parses its own), adds irrel
 examples, and writes
 ``epochs`` views of every example (:mod:`hammer_fc.augment.epochs`: the masking ratio is the
 share of examples masked, drawn per ``(seed, epoch, index)``) with the fast writer of
-:mod:`hammer_fc.prepare_writer`.
+:mod:`hammer_fc.prepare.render`.
 
 Irrelevance examples (``add_irrelevance``, a share of the inputs) are built once from the inputs,
 appended after them and then treated like every other example in every epoch: the output has
@@ -18,8 +18,6 @@ record passes the checks of :mod:`hammer_fc.formats.checks` on either path (answ
 unknown functions or arguments, unknown parameter types, and no gold answer, as BFCL
 ``live_relevance`` has: nothing to train on): a problem stops the run, or with ``skip_invalid``
 the record is left out and counted by kind in the summary.
-
-A trainer that re-masks per epoch itself uses :func:`iter_epoch` (re-exported here).
 """
 
 from __future__ import annotations
@@ -35,13 +33,12 @@ from typing import Any
 import orjson
 
 from hammer_fc.augment.compose import compose_count
-from hammer_fc.augment.epochs import DEFAULT_MASK_RATIO, check_masking, default_mask_ratio, iter_epoch
+from hammer_fc.augment.epochs import check_masking, default_mask_ratio
 from hammer_fc.augment.irrelevance import add_irrelevance, irrelevance_count, tool_pool
 from hammer_fc.errors import MALFORMED, HammerError
 from hammer_fc.formats import describe_kinds, gc_paused
 from hammer_fc.formats.checks import (
     check_calls,
-    check_example,
     declared_names,
     unknown_type,
     unknown_type_error,
@@ -55,33 +52,12 @@ from hammer_fc.formats.records import (
     slice_records,
 )
 from hammer_fc.outputs import check_output
-from hammer_fc.prepare_writer import (
-    BLOCK,
-    MIN_PARALLEL_LINES,
-    OUTPUT_FORMATS,
-    Loaded,
-    OutputFormat,
-    WriteStats,
-    default_workers,
-    iter_lines,
-    write_blocks,
-    write_plain,
-    write_prepared,
-)
-from hammer_fc.schema import Example, Message, Tool, ToolCall
+from hammer_fc.prepare.parallel import BLOCK, MIN_PARALLEL_LINES, Loaded, WriteStats, default_workers
+from hammer_fc.prepare.records import OUTPUT_FORMATS, OutputFormat
+from hammer_fc.prepare.render import write_blocks, write_plain, write_prepared
+from hammer_fc.schema import Example, Tool
 
-__all__ = [
-    "DEFAULT_MASK_RATIO",
-    "PrepareResult",
-    "SourceStats",
-    "iter_epoch",
-    "iter_lines",
-    "load_examples",
-    "prepare",
-    "summary_rows",
-    "with_irrelevance",
-    "write_prepared",
-]
+__all__ = ["PrepareResult", "SourceStats", "load_examples", "prepare", "summary_rows", "with_irrelevance"]
 
 
 @dataclass
@@ -105,16 +81,16 @@ class XlamReader:
     """The xLAM reader with one ``Tool`` object per distinct tool of the data set.
 
     xLAM repeats its 3,673 APIs across 60k records; converting each distinct tool JSON once and
-    sharing the object is what lets the writer render each tool once. The common record shape is
-    built here directly, as the xLAM reader builds it (``tests/test_prepare.py`` holds the two
-    equal); any record of another shape goes to that reader whole, so the result, errors
-    included, is the reader's. Both get the checks ``read_examples`` applies, in the same order
-    (types, then calls), a shared tool's types checked once.
+    sharing the object is what lets the writer render each tool once. A record is built by the
+    xLAM reader's own :func:`~hammer_fc.formats.xlam.example_from_xlam`, handed a tool reader
+    that shares tools, so the result, errors included, is the reader's. It gets the checks
+    ``read_examples`` applies, in the same order (types, then calls), a shared tool's types and
+    names worked out once.
     """
 
     def __init__(self) -> None:
-        from hammer_fc.formats.params import tool_from_xlam
         from hammer_fc.formats.xlam import example_from_xlam
+        from hammer_fc.schema.params import tool_from_xlam
 
         self._tool_from_xlam = tool_from_xlam
         self._example_from_xlam = example_from_xlam
@@ -124,15 +100,31 @@ class XlamReader:
         self._declared: dict[int, frozenset[str] | None] = {}
         """... and its parameter names (:func:`declared_names`): checked once per tool."""
 
+    def _tool(self, tool_dict: object, *, path: str) -> Tool:
+        """The shared ``Tool`` of ``tool_dict`` (converted on first sight; errors not kept)."""
+        try:
+            key: bytes | None = orjson.dumps(tool_dict)
+        except orjson.JSONEncodeError:  # what only the standard library parses (huge ints): not shared
+            key = None
+        tool = None if key is None else self._tools.get(key)
+        if tool is None:
+            tool = self._tool_from_xlam(tool_dict, path=path)
+            if key is not None:
+                self._tools[key] = tool
+            self._unknown[id(tool)] = unknown_type(tool)
+            self._declared[id(tool)] = declared_names(tool)
+        return tool
+
     def convert(self, path: Path, index: int, raw: object) -> Example:
         """Record ``index`` of ``path`` -> Example; a located :class:`HammerError` if malformed."""
         try:
             if isinstance(raw, HammerError):
                 raise raw
-            example = self._shortcut(path, index, raw)
-            if example is None:
-                example = self._example_from_xlam(raw, index, path)
-                check_example(example, require_answer=True)
+            example = self._example_from_xlam(raw, index, path, self._tool)
+            for i, tool in enumerate(example.tools):
+                if (found := self._unknown[id(tool)]) is not None:
+                    raise unknown_type_error(found, f"tools[{i}]")
+            check_calls(example, require_answer=True, declared=self._declared)
             return example
         except HammerError as err:
             raise err.located(file=str(path), record=index) from None
@@ -140,62 +132,6 @@ class XlamReader:
             raise HammerError(
                 f"malformed record ({type(err).__name__}: {err})", file=str(path), record=index
             ) from None
-
-    def _shortcut(self, path: Path, index: int, raw: object) -> Example | None:
-        """The common well-formed record (a string query, ``{"name", "arguments"}`` answers),
-        built as the xLAM reader builds it but with shared tools; ``None`` for anything else."""
-        if (
-            not isinstance(raw, dict)
-            or not isinstance(raw.get("query"), str)
-            or not isinstance(raw.get("tools"), str)
-        ):
-            return None
-        answers = raw.get("answers")
-        try:
-            tool_dicts = orjson.loads(raw["tools"])
-            if not isinstance(tool_dicts, list) or not all(isinstance(t, dict) for t in tool_dicts):
-                return None
-            keys = [orjson.dumps(t) for t in tool_dicts]
-            calls = None if answers is None else orjson.loads(answers)
-        except (orjson.JSONDecodeError, TypeError):
-            return None
-        if calls is not None:
-            if not isinstance(calls, list):
-                return None
-            for k, call in enumerate(calls):
-                if not (
-                    isinstance(call, dict)
-                    and call.keys() <= {"name", "arguments"}
-                    and isinstance(call.get("name"), str)
-                    and call["name"]
-                    and isinstance(call.get("arguments"), dict)
-                ):
-                    return None
-                calls[k] = ToolCall(call["name"], call["arguments"])
-        tools = []
-        for key, tool_dict in zip(keys, tool_dicts, strict=True):
-            tool = self._tools.get(key)
-            if tool is None:
-                try:
-                    tool = self._tools[key] = self._tool_from_xlam(tool_dict)
-                except HammerError:
-                    return None
-                self._unknown[id(tool)] = unknown_type(tool)
-                self._declared[id(tool)] = declared_names(tool)
-            tools.append(tool)
-        for i, tool in enumerate(tools):
-            if (found := self._unknown[id(tool)]) is not None:
-                raise unknown_type_error(found, f"tools[{i}]")
-        record_id = raw.get("id")
-        example = Example(
-            messages=[Message(role="user", content=raw["query"])],
-            tools=tools,
-            calls=calls,
-            id=str(index) if record_id is None else str(record_id),
-            meta={"source": "xlam"},
-        )
-        check_calls(example, require_answer=True, declared=self._declared)
-        return example
 
     def load(self, path: Path, records: Iterable[tuple[int, object]], *, skip_invalid: bool) -> Loaded:
         """Convert ``records`` (each checked; a gold answer required)."""
@@ -282,7 +218,7 @@ def load_examples(
 @dataclass
 class _XlamBlocks:
     """xLAM records cut (or parsed) in the parent, parsed and converted block by block in the
-    workers (a :data:`~hammer_fc.prepare_writer.Loader`), so reading is as parallel as rendering."""
+    workers (a :data:`~hammer_fc.prepare.render.Loader`), so reading is as parallel as rendering."""
 
     files: list[tuple[Path, Records]]
     block: int

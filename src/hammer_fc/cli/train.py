@@ -1,7 +1,7 @@
 """``hammer train``: fine-tune a causal LM with function masking (see :mod:`hammer_fc.train`).
 
 Multi-GPU / multi-node: ``accelerate launch --config_file configs/accelerate/<ddp|fsdp|deepspeed-zero2>.yaml
--m hammer_fc.train <the same options>``.
+-m hammer_fc.cli train <the same options>``.
 """
 
 from __future__ import annotations

@@ -50,7 +50,8 @@ def convert(
     from rich.console import Console
     from rich.markup import escape
 
-    from hammer_fc.formats import convert_file, describe_kinds
+    from hammer_fc.formats import describe_kinds
+    from hammer_fc.prepare.convert import convert_file
 
     console = Console(stderr=True)
     with console.status(f"converting {src}"):
@@ -167,8 +168,8 @@ def prepare(
     from rich.table import Table
 
     from hammer_fc.outputs import check_output
-    from hammer_fc.prepare import prepare as run_prepare
-    from hammer_fc.prepare import summary_rows
+    from hammer_fc.prepare.run import prepare as run_prepare
+    from hammer_fc.prepare.run import summary_rows
 
     check_output(out)  # before the progress bar: a bad -o is one line
     console = Console(stderr=True)

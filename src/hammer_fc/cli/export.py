@@ -31,7 +31,7 @@ def export(
     from rich.console import Console
 
     from hammer_fc.export import export_gguf
-    from hammer_fc.models import resolve
+    from hammer_fc.model_spec import resolve
     from hammer_fc.outputs import check_output
 
     check_output(out)  # before loading and merging the model

@@ -1,7 +1,8 @@
 """The ``hammer`` command: thin typer sub-apps, one per stage, each calling one function.
 
-Every sub-app lives in ``cli_<stage>.py``; this module only assembles them and turns a
-:class:`~hammer_fc.errors.HammerError` into one clean line on stderr and exit code 2.
+Every sub-app lives in ``cli/<stage>.py``; this module only assembles them (plus the
+``quickstart`` recipe) and turns a :class:`~hammer_fc.errors.HammerError` into one clean line on
+stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -24,22 +25,22 @@ app = typer.Typer(
 )
 
 # Sub-apps (one line each; keep alphabetical).
-from hammer_fc.cli_bench import app as bench_app  # noqa: E402
+from hammer_fc.cli.bench import app as bench_app  # noqa: E402
 
 app.add_typer(bench_app, name="bench")
-from hammer_fc.cli_data import app as data_app  # noqa: E402
+from hammer_fc.cli.data import app as data_app  # noqa: E402
 
 app.add_typer(data_app, name="data")
-from hammer_fc.cli_eval import app as eval_app  # noqa: E402
+from hammer_fc.cli.eval import app as eval_app  # noqa: E402
 
 app.add_typer(eval_app, name="eval")
-from hammer_fc.cli_export import app as export_app  # noqa: E402
+from hammer_fc.cli.export import app as export_app  # noqa: E402
 
 app.add_typer(export_app, name="export")
-from hammer_fc.cli_serve import app as serve_app  # noqa: E402
+from hammer_fc.cli.serve import app as serve_app  # noqa: E402
 
 app.add_typer(serve_app, name="serve")
-from hammer_fc.cli_train import app as train_app  # noqa: E402
+from hammer_fc.cli.train import app as train_app  # noqa: E402
 
 app.add_typer(train_app, name="train")
 
@@ -75,7 +76,7 @@ def quickstart(
     threads: Annotated[int | None, typer.Option(help="llama.cpp threads (default: llama.cpp's).")] = None,
 ) -> None:
     """The main job on the embedded model and data: prepare, evaluate, train, export, bench, serve."""
-    from hammer_fc.quickstart import QuickstartOptions, run_quickstart
+    from hammer_fc.recipes.quickstart import QuickstartOptions, run_quickstart
 
     run_quickstart(
         QuickstartOptions(
@@ -87,7 +88,3 @@ def quickstart(
             threads=threads,
         )
     )
-
-
-if __name__ == "__main__":
-    main()

@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from hammer_fc.errors import HammerError
-from hammer_fc.formats.pytype import (
+from hammer_fc.schema.pytype import (
     PyType,
     format_node,
     is_pythonic,
@@ -31,7 +31,7 @@ from hammer_fc.formats.pytype import (
     python_spelling,
     resolve,
 )
-from hammer_fc.schema import MISSING, Param, Tool
+from hammer_fc.schema.types import MISSING, Param, Tool
 
 Dialect = Literal["jsonschema", "bfcl"]
 
@@ -236,11 +236,6 @@ def _layout_from_object(schema: Any, *, path: str) -> Param:
         raise HammerError("required must be a list", field=f"{path}.required")
     head, _, name = path.rpartition(".")
     return param_from_spec(name, schema, path=f"{head}." if head else "")
-
-
-def params_from_object(schema: Any, *, path: str = "parameters") -> list[Param]:
-    """Read the properties of a function's ``parameters`` object (``{"type", "properties", "required"}``)."""
-    return [] if schema is None else _layout_from_object(schema, path=path).properties
 
 
 def params_to_object(params: list[Param], dialect: Dialect, layout: Param | None = None) -> dict[str, Any]:

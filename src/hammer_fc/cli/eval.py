@@ -33,9 +33,16 @@ def score(
     ] = None,
 ) -> None:
     """Score existing model outputs without running a model."""
+    from rich.console import Console
+
+    from hammer_fc.eval.report import rich_table
     from hammer_fc.eval.runner import score_predictions
 
-    score_predictions(bench, predictions, out, metric=metric, summary_path=summary)
+    result = score_predictions(bench, predictions, out, metric=metric, summary_path=summary)
+    Console().print(rich_table(result))
+    missing = sum(r["missing"] for r in result["benches"].values())
+    if missing:
+        Console(stderr=True).print(f"[yellow]{missing} cases have no prediction and were not scored[/]")
 
 
 @app.command("run")
@@ -84,30 +91,33 @@ def run(
     ] = False,
 ) -> None:
     """Run a model on benchmarks: predictions, verdicts and a summary in the run directory."""
+    from rich.console import Console
+
+    from hammer_fc.eval.report import cases_progress, rich_table
     from hammer_fc.eval.runner import run_eval
-    from hammer_fc.inference.base import default_backend
-    from hammer_fc.models import resolve
+    from hammer_fc.inference.load import default_backend, supported_options
+    from hammer_fc.model_spec import resolve
 
     chosen = backend or default_backend(resolve(model, adapter))
-    options: dict[str, object] = {}
-    if batch_size is not None and chosen in ("hf", "openai"):
-        options["batch_size"] = batch_size
-    if chosen in ("hf", "llamacpp"):
-        options["n_threads"] = threads
-    if chosen == "llamacpp":
-        options["reuse_prefix"] = not no_prefix_reuse
-    run_eval(
-        model,
-        bench,
-        out_dir=out,
-        backend=backend,
-        adapter=adapter,
-        template=template,
-        limit=limit,
-        seed=seed,
-        mask_names=mask_names,
-        max_new_tokens=max_new_tokens,
-        backend_options=options,
-        metric=metric,
-        constrained=constrained,
-    )
+    wanted = {"n_threads": threads, "reuse_prefix": not no_prefix_reuse}
+    if batch_size is not None:
+        wanted["batch_size"] = batch_size
+    options = supported_options(chosen, wanted)
+    with cases_progress(Console(stderr=True)) as progress:
+        summary = run_eval(
+            model,
+            bench,
+            out_dir=out,
+            backend=backend,
+            adapter=adapter,
+            template=template,
+            limit=limit,
+            seed=seed,
+            mask_names=mask_names,
+            max_new_tokens=max_new_tokens,
+            backend_options=options,
+            metric=metric,
+            constrained=constrained,
+            progress=progress,
+        )
+    Console().print(rich_table(summary))
