@@ -244,9 +244,17 @@ def test_only_the_fenced_list_is_accepted(llm: Any) -> None:
     grammar = build_grammar(tools_of([WEATHER]))
     call = '[{"name": "get_weather", "arguments": {"city": "Paris"}}]'
     assert accepts(llm, grammar, f"```\n{call}\n```")
-    assert accepts(
-        llm, grammar, '```\n[\n    {"name": "get_weather", "arguments": {"city": "Paris"}}\n]\n```'
-    )
+    # Only the trained layout (json.dumps's separators, nothing inside brackets): every
+    # structural byte is forced, which is what jump-forward feeds in one batch.
+    for other in (
+        '[\n    {"name": "get_weather", "arguments": {"city": "Paris"}}\n]',
+        '[{"name":"get_weather","arguments":{"city":"Paris"}}]',
+        '[ {"name": "get_weather", "arguments": {"city": "Paris"}} ]',
+        '[{"name": "get_weather", "arguments": { "city": "Paris" }}]',
+    ):
+        assert not accepts(llm, grammar, f"```\n{other}\n```"), other
+    two = '[{"name": "get_weather", "arguments": {"city": "Paris"}}, {"name": "get_weather", "arguments": {"city": "Oslo"}}]'
+    assert accepts(llm, grammar, f"```\n{two}\n```")
     assert not accepts(llm, grammar, call)  # the prompt asks for the fenced block
     assert not accepts(llm, grammar, f"```\n{call}\n``` and some chatter")
     assert not accepts(llm, grammar, f"```\n{call}")  # unfinished

@@ -139,26 +139,33 @@ def test_a_length_cut_never_leaves_half_a_character(backend: LlamaCppBackend, ju
 def test_jump_forward_gives_the_same_answers(backend: LlamaCppBackend) -> None:
     """Constrained answers to 15 BFCL cases (1 to 4 tools), with and without jump-forward.
 
-    A batch's logits round slightly unlike one-token steps', which can flip a near-tie: on this
-    build one parallel case writes ``{"b_field"`` instead of ``{ "b_field"`` and goes on to a
-    second call. So: every single-call case identical, at most one case different in all, and
-    jump-forward does take tokens from batches."""
+    A batch's logits round slightly unlike one-token steps', which can flip a near-tie. On
+    this build the only near-ties are the base model's "one more call or close the list"
+    after a finished call (it likes to repeat calls): so every call written is the same on
+    both paths, answers part only right after a whole call, and jump-forward does take
+    tokens from batches."""
+    import os
+
     from hammer_fc.formats.bfcl import load_bfcl
     from hammer_fc.inference.grammar import grammar_for_tools
 
     cases = load_bfcl("simple_python")[:6] + load_bfcl("multiple")[:6] + load_bfcl("parallel")[:3]
     jumped = backend.stats.jumped_tokens
-    different = []
+    same = 0
     for case in cases:
         prompt = backend.format(case, "hammer")
         grammar = grammar_for_tools(case.tools, "auto")
         backend.jump_forward = False
         plain = backend.generate([prompt], max_new_tokens=96, grammar=grammar)[0]
         backend.jump_forward = True
-        if backend.generate([prompt], max_new_tokens=96, grammar=grammar)[0] != plain:
-            different.append(case.id)
-    assert not [i for i in different if not i.startswith("parallel")], different
-    assert len(different) <= 1, different
+        jumping = backend.generate([prompt], max_new_tokens=96, grammar=grammar)[0]
+        if jumping == plain:
+            same += 1
+            continue
+        shared = os.path.commonprefix([plain, jumping])
+        assert shared.endswith("}}"), (case.id, plain, jumping)
+        assert {plain[len(shared) :][:2], jumping[len(shared) :][:2]} <= {"]\n", ", "}, (case.id, plain, jumping)
+    assert same >= 10, same
     assert backend.stats.jumped_tokens > jumped
 
 

@@ -39,12 +39,23 @@ from hammer_fc.schema.params import tool_to_function
 FENCE_OPEN = "```\n"
 FENCE_CLOSE = "\n```"
 
-# JSON primitives shared by every grammar. Whitespace is bounded so a model cannot spin on it:
-# inside a call at most one space (``json.dumps``'s separators, the trained answer format);
-# between calls also a newline and indentation (the layout of the format instruction's example).
-_PRIMITIVES = r"""
+# Whitespace rules: ``ws`` after an opening and before a closing bracket or a colon, ``sp``
+# after a colon or comma, ``lws``/``lsp`` the same between the calls of the answer list.
+# A tool call is held to the trained answer format exactly (``json.dumps``'s layout: ", " and
+# ": ", nothing inside brackets), so no structural character is ever the model's choice and
+# jump-forward can feed all of them in one batch. A ``response_format`` value may use at most
+# one space anywhere (bounded, so a model cannot spin on whitespace).
+_CALL_SPACING = r"""
+ws ::= ""
+sp ::= " "
+lws ::= ""
+lsp ::= " "
+""".strip()
+_LOOSE_SPACING = r"""
 ws ::= | " "
-lws ::= | " " | "\n" [ \t]{0,8}
+sp ::= | " "
+""".strip()
+_PRIMITIVES = r"""
 string ::= "\"" char* "\""
 char ::= [^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})
 pchar ::= [^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" bmp)
@@ -54,9 +65,9 @@ number ::= integer ("." [0-9]+)? ([eE] [-+]? [0-9]+)?
 boolean ::= "true" | "false"
 null ::= "null"
 value ::= object | array | string | number | boolean | null
-object ::= "{" ws (member ("," ws member)* ws)? "}"
-member ::= string ws ":" ws value
-array ::= "[" ws (value ("," ws value)* ws)? "]"
+object ::= "{" ws (member ("," sp member)* ws)? "}"
+member ::= string ws ":" sp value
+array ::= "[" ws (value ("," sp value)* ws)? "]"
 """.strip()
 
 ToolChoice = str | dict[str, Any] | None
@@ -698,7 +709,7 @@ class _Builder:
             exprs = [self.schema(s, doc, f"{path}.{prefix_key}[{i}]") for i, s in enumerate(prefix[:count])]
             if low > len(prefix):
                 exprs += [self.schema(rest, doc, f"{path}.{rest_key}")] * (low - len(prefix))
-            body = ' "," ws '.join(exprs)
+            body = ' "," sp '.join(exprs)
             return self.rule("tuple", f'"[" ws {body} ws "]"' if exprs else '"[" ws "]"')
         high = None if high is None else min(high, _MAX_REPEAT)
         item = (
@@ -710,7 +721,7 @@ class _Builder:
             if low:
                 self.schema(rest, doc, f"{path}.{rest_key}")  # raises why no item can be written
             return self.rule("arr", '"[" ws "]"')
-        more = _repeat(f'"," ws {item}', max(low - 1, 0), None if high is None else high - 1)
+        more = _repeat(f'"," sp {item}', max(low - 1, 0), None if high is None else high - 1)
         body = f"{item} {more} ws"
         return self.rule("arr", f'"[" ws {body} "]"' if low else f'"[" ws ({body})? "]"')
 
@@ -731,8 +742,8 @@ class _Builder:
             value = self._attempt(lambda: self.schema(extra, doc, f"{path}.additionalProperties"))
             if value is None:
                 return self.rule("obj", '"{" ws "}"')
-            member = f'string ws ":" ws {value}'
-            return self.rule("map", f'"{{" ws ({member} ("," ws {member})* ws)? "}}"')
+            member = f'string ws ":" sp {value}'
+            return self.rule("map", f'"{{" ws ({member} ("," sp {member})* ws)? "}}"')
         pairs = []
         for name in names:
             where = f"{path}.properties.{name}"
@@ -742,7 +753,7 @@ class _Builder:
             else:
                 value = self._attempt(lambda sub=sub, where=where: self.schema(sub, doc, where))
             if value is not None:
-                pairs.append((f'{json_literal(name)} ws ":" ws {value}', name in required))
+                pairs.append((f'{json_literal(name)} ws ":" sp {value}', name in required))
         return self.members(pairs)
 
     def members(self, pairs: list[tuple[str, bool]]) -> str:
@@ -757,7 +768,7 @@ class _Builder:
         some = [""] * count + ["ws"]
         for i in range(count - 1, 0, -1):
             pair, required = pairs[i]
-            step = f'"," ws {pair}' if required else f'("," ws {pair})?'
+            step = f'"," sp {pair}' if required else f'("," sp {pair})?'
             some[i] = self.rule("s", f"{step} {some[i + 1]}")
         last = next((i for i, (_, required) in enumerate(pairs) if required), count)
         none = ""
@@ -775,8 +786,8 @@ class _Builder:
         arguments = self.root(schema, f"tools[{index}].function.parameters", arguments=True)
         return self.rule(
             "call",
-            f'"{{" ws "\\"name\\"" ws ":" ws {json_literal(tool.name)} ws "," ws '
-            f'"\\"arguments\\"" ws ":" ws {arguments} ws "}}"',
+            f'"{{" ws "\\"name\\"" ws ":" sp {json_literal(tool.name)} ws "," sp '
+            f'"\\"arguments\\"" ws ":" sp {arguments} ws "}}"',
         )
 
 
@@ -844,7 +855,7 @@ def json_schema_grammar(schema: Any, *, field: str = "schema") -> str:
     """
     builder = _Builder()
     expr = builder.root(schema, field)
-    return "\n".join([f"root ::= {expr}", *builder.rules, _PRIMITIVES]) + "\n"
+    return "\n".join([f"root ::= {expr}", *builder.rules, _LOOSE_SPACING, _PRIMITIVES]) + "\n"
 
 
 def build_grammar(tools: list[Tool], tool_choice: ToolChoice = "auto", *, parallel: bool = True) -> str:
@@ -858,13 +869,13 @@ def build_grammar(tools: list[Tool], tool_choice: ToolChoice = "auto", *, parall
     builder = _Builder()
     calls = [builder.call(t, i) for i, t in enumerate(tools) if forced is None or t.name == forced]
     call = builder.rule("any-call", " | ".join(calls))
-    some = f'{call} ("," lws {call})* lws' if parallel else f"{call} lws"
+    some = f'{call} ("," lsp {call})* lws' if parallel else f"{call} lws"
     body = some if tool_choice == "required" or forced is not None else f"({some})?"
     head = [
         f"root ::= {literal(FENCE_OPEN)} list {literal(FENCE_CLOSE)}",
         f'list ::= "[" lws {body} "]"',
     ]
-    return "\n".join([*head, *builder.rules, _PRIMITIVES]) + "\n"
+    return "\n".join([*head, *builder.rules, _CALL_SPACING, _PRIMITIVES]) + "\n"
 
 
 def cache_key(tools: list[Tool], tool_choice: ToolChoice, parallel: bool = True) -> str:
