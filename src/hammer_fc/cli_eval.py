@@ -82,6 +82,15 @@ def run(
             help="Decode under the grammar `hammer serve` uses, built from each case's tools.",
         ),
     ] = False,
+    max_tools: Annotated[
+        int | None,
+        typer.Option(
+            "--max-tools",
+            min=0,
+            help="Show the model only the N tools most relevant to the query (BM25), as "
+            "`hammer serve --max-tools` does (0 or unset: all).",
+        ),
+    ] = None,
 ) -> None:
     """Run a model on benchmarks: predictions, verdicts and a summary in the run directory."""
     from hammer_fc.eval.runner import run_eval
@@ -110,4 +119,5 @@ def run(
         backend_options=options,
         metric=metric,
         constrained=constrained,
+        max_tools=max_tools,
     )

@@ -25,6 +25,10 @@ original names and judged like the plain case's.
 (``tool_choice: auto``: a call to an offered function with its declared argument types, or
 ``[]``), where the backend supports grammars (llama.cpp); the answer format is then always
 readable, and what is judged is the model's choice of function and values.
+
+``max_tools`` shows the model of a case with more tools only the most relevant ones, as
+``hammer serve --max-tools`` does (:mod:`hammer_fc.inference.preselect`; ranked on the names the
+model sees, masked or not); the case is still judged against its whole gold answer.
 """
 
 from __future__ import annotations
@@ -67,6 +71,7 @@ from hammer_fc.inference.base import (
 )
 from hammer_fc.inference.chat_format import DEFAULT_TEMPLATE, TEMPLATES
 from hammer_fc.inference.grammar import grammar_for_tools
+from hammer_fc.inference.preselect import check_max_tools, preselect_example
 from hammer_fc.models import resolve
 from hammer_fc.outputs import atomic_output, check_output, check_output_dir
 from hammer_fc.schema import Example, ToolCall
@@ -79,7 +84,7 @@ SETTINGS = "run.json"
 METRICS = ("hammer", "authors")
 """``hammer``: our F1 (one-to-one matching); ``authors``: theirs as well (eval/authors_f1.py)."""
 
-ADDED_SETTINGS = {"constrained": False}
+ADDED_SETTINGS: dict[str, Any] = {"constrained": False, "max_tools": None}
 """Settings added after run directories existed: a ``run.json`` without one used this value."""
 
 Key = tuple[str, str, bool]
@@ -92,6 +97,8 @@ class Case:
     bench: Bench
     example: Example
     masked: Masked | None = None
+    selected: Example | None = None
+    """What the model sees when ``max_tools`` cut the tool list (of the masked example if masked)."""
 
     @property
     def key(self) -> Key:
@@ -100,20 +107,31 @@ class Case:
     @property
     def shown(self) -> Example:
         """What the model sees."""
+        if self.selected is not None:
+            return self.selected
         return self.example if self.masked is None else self.masked.example
 
 
-def build_cases(benches: list[Bench], *, limit: int | None, seed: int, mask_names: bool) -> list[Case]:
-    """Every (bench, case[, masked]) of a run, in bench order."""
+def build_cases(
+    benches: list[Bench], *, limit: int | None, seed: int, mask_names: bool, max_tools: int | None = None
+) -> list[Case]:
+    """Every (bench, case[, masked]) of a run, in bench order; past ``max_tools`` tools a case
+    shows the most relevant ones."""
     cases = []
     for bench in benches:
         for example in select_cases(bench, limit, seed):
-            cases.append(Case(bench, example))
+            cases.append(_selected(Case(bench, example), max_tools))
             if mask_names:
                 rng = random.Random(f"{seed}:{bench.name}:{example.id}:mask")
                 masked = mask_example(example, rng, functions=True, params=True, defaults=False)
-                cases.append(Case(bench, example, masked))
+                cases.append(_selected(Case(bench, example, masked), max_tools))
     return cases
+
+
+def _selected(case: Case, max_tools: int | None) -> Case:
+    shown = case.shown
+    kept = preselect_example(shown, max_tools)
+    return case if kept is shown else dataclasses.replace(case, selected=kept)
 
 
 class RateColumn(ProgressColumn):
@@ -154,14 +172,17 @@ def run_eval(
     backend_options: dict[str, Any] | None = None,
     console: Console | None = None,
     metric: str = "hammer",
+    max_tools: int | None = None,
 ) -> dict[str, Any]:
     """Evaluate ``model`` on ``benches`` into ``out_dir`` (resuming what is there); the summary.
 
     ``backend`` is a backend name (``hf``, ``llamacpp``, ``openai``; default by model kind) or an
-    already open :class:`Backend` (left open), which is then used for ``model``.
+    already open :class:`Backend` (left open), which is then used for ``model``. ``max_tools``
+    (``None`` or 0: all) pre-selects each case's tools.
     """
     console = console or Console(stderr=True)
     _check_metric(metric)
+    max_tools = check_max_tools(max_tools, field="max_tools")
     if template not in TEMPLATES:
         raise HammerError(
             f"unknown prompt template {template!r} (choose from {', '.join(TEMPLATES)})", field="template"
@@ -186,9 +207,10 @@ def run_eval(
         "seed": seed,
         "max_new_tokens": max_new_tokens,
         "constrained": constrained,
+        "max_tools": max_tools,
     }
     _claim(out, settings)
-    cases = build_cases(bench_list, limit=limit, seed=seed, mask_names=mask_names)
+    cases = build_cases(bench_list, limit=limit, seed=seed, mask_names=mask_names, max_tools=max_tools)
     done = read_predictions(out / PREDICTIONS)
     todo = [case for case in cases if case.key not in done]
     throughput: dict[str, Any] = {"generated": 0, "seconds": 0.0}

@@ -21,13 +21,20 @@ def serve(
     backend: str | None = None,
     max_queue: int = DEFAULT_MAX_QUEUE,
     request_timeout: float | None = DEFAULT_REQUEST_TIMEOUT,
+    max_tools: int | None = None,
     **backend_options: Any,
 ) -> None:
-    """Load ``model`` (a GGUF runs in llama.cpp) and serve it until interrupted."""
+    """Load ``model`` (a GGUF runs in llama.cpp) and serve it until interrupted. ``max_tools``
+    ``None`` is the measured default for the embedded models (:data:`DEFAULT_MAX_TOOLS`) and no
+    limit for any other; 0 is no limit."""
     from hammer_fc.errors import HammerError
     from hammer_fc.inference.base import DEFAULT_MAX_NEW_TOKENS, default_backend, load_backend
-    from hammer_fc.models import resolve
+    from hammer_fc.inference.preselect import DEFAULT_MAX_TOOLS, check_max_tools
+    from hammer_fc.models import ALIASES, resolve
 
+    if max_tools is None and model in ALIASES:
+        max_tools = DEFAULT_MAX_TOOLS
+    max_tools = check_max_tools(max_tools, field="max_tools")
     spec = resolve(model, adapter, prefer="gguf")
     chosen = backend or default_backend(spec)
     if constrained and chosen != "llamacpp":
@@ -48,6 +55,7 @@ def serve(
             max_new_tokens=max_new_tokens or DEFAULT_MAX_NEW_TOKENS,
             max_queue=max_queue,
             request_timeout=request_timeout,
+            max_tools=max_tools,
         )
         run(app, host=host, port=port)
     finally:

@@ -36,6 +36,7 @@ from hammer_fc.errors import HammerError
 from hammer_fc.inference.base import DEFAULT_MAX_NEW_TOKENS, Backend, ContextOverflow, StreamingBackend
 from hammer_fc.inference.chat_format import DEFAULT_TEMPLATE, TEMPLATES
 from hammer_fc.inference.grammar import GrammarCache, ToolChoice, forced_function
+from hammer_fc.inference.preselect import check_max_tools, preselect_example
 from hammer_fc.prompts import render_completion
 from hammer_fc.schema import Example
 from hammer_fc.serve.protocol import APIError, ChatRequest, validation_error
@@ -244,10 +245,12 @@ class ChatService:
         )
 
 
-def _job(request: ChatRequest, default_max_new_tokens: int) -> Job:
-    """Check everything that needs no model; raise :class:`HammerError` naming the field."""
+def _job(request: ChatRequest, default_max_new_tokens: int, max_tools: int | None = None) -> Job:
+    """Check everything that needs no model; raise :class:`HammerError` naming the field.
+    Past ``max_tools`` tools, the model sees (and may call) only the most relevant ones."""
     example = read_request(request.messages, request.tools)
-    forced_function(example.tools, request.tool_choice)  # validates the choice
+    named = forced_function(example.tools, request.tool_choice)  # validates the choice
+    example = preselect_example(example, max_tools, keep=named)
     tool_choice = request.tool_choice
     if (tool_choice == "required" or isinstance(tool_choice, dict)) and not example.tools:
         raise HammerError("tool_choice asks for a call but no tools are given", field="tool_choice")
@@ -280,12 +283,16 @@ def create_app(
     seed: int = 0,
     max_queue: int = DEFAULT_MAX_QUEUE,
     request_timeout: float | None = DEFAULT_REQUEST_TIMEOUT,
+    max_tools: int | None = None,
 ) -> FastAPI:
     """The ASGI app serving ``backend``: prompts rendered by ``backend.format(example,
     template)``; with the backend's ``count_tokens`` and ``n_ctx`` an over-long prompt is refused
     (400) rather than truncated. ``seed`` makes the completion and call ids reproducible.
     ``max_queue`` requests may wait behind the running one (429 beyond); ``request_timeout``
-    seconds (``None``: no limit) bound each request from arrival to its last token (408)."""
+    seconds (``None``: no limit) bound each request from arrival to its last token (408). A
+    request with more than ``max_tools`` tools (``None`` or 0: no limit) shows the model only
+    the most relevant ones (:mod:`hammer_fc.inference.preselect`), and only those can be called."""
+    max_tools = check_max_tools(max_tools)
     if max_queue < 0:
         raise HammerError("max_queue must be 0 or more", field="max_queue")
     if request_timeout is not None and request_timeout <= 0:
@@ -344,6 +351,7 @@ def create_app(
             "in_flight": in_flight[0],
             "running": service.running,
             "max_queue": max_queue,
+            "max_tools": max_tools,
         }
 
     @app.get("/v1/models")
@@ -364,7 +372,7 @@ def create_app(
             request = ChatRequest.model_validate(data)
         except ValidationError as err:
             raise validation_error(err) from None
-        job = _job(request, max_new_tokens)
+        job = _job(request, max_new_tokens, max_tools)
         service.grammar(job)  # a schema the grammar cannot enforce: 400 now, not after the queue
         if in_flight[0] > max_queue:
             raise APIError(
