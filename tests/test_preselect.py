@@ -186,22 +186,29 @@ CALLED = re.compile(r'\{\s*"name":\s*"([^"]+)",\s*"arguments"')
 
 @pytest.mark.slow
 def test_eval_run_with_max_tools(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from hammer_fc.cli import app
+
     out = tmp_path / "run"
     args = ["eval", "run", "--bench", "bfcl:multiple", "--limit", "2", "--seed", "3", "--constrained"]
     # 32 tokens hold a call's name (the answer is often cut off after it: read the raw text).
-    result = hammer(*args, "--max-tools", "1", "--max-new-tokens", "32", "-o", out)
-    assert result.returncode == 0, result.stderr
+    result = CliRunner().invoke(app, [*args, "--max-tools", "1", "--max-new-tokens", "32", "-o", str(out)])
+    assert result.exit_code == 0, result.output
     assert json.loads((out / "run.json").read_text())["max_tools"] == 1
     cases = {e.id: e for e in load_benches("bfcl:multiple")[0].examples}
     lines = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
     assert len(lines) == 2
+    called = set()
     for line in lines:
         example = cases[line["id"]]
         assert len(example.tools) > 1
         (top,) = preselect(example.tools, example.messages, 1)
-        called = set(CALLED.findall(line["output"]))
-        assert called == {top.name}, (line, top.name)
+        names = set(CALLED.findall(line["output"]))
+        assert names <= {top.name}, (line, top.name)
+        called |= names
+    assert called, lines
     assert json.loads((out / "summary.json").read_text())["max_tools"] == 1
     # Another N into the same directory is refused rather than mixed in.
     again = hammer(*args, "--max-tools", "2", "-o", out)
-    assert again.returncode == 2 and "max_tools" in again.stderr
+    assert again.returncode == 2 and "max_tools" in again.stderr, again

@@ -48,7 +48,7 @@ def serve(
         typer.Option(
             min=0,
             help="Show the model only the N tools most relevant to the conversation (BM25) when a "
-            "request offers more; only those can be called (0: all; default: 3 for smollm2-135m "
+            "request offers more; only those can be called (0: all; default: 5 for smollm2-135m "
             "and hammer-smol, all for other models).",
         ),
     ] = None,
