@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import time
 from pathlib import Path
@@ -169,7 +170,13 @@ def model_table(benches: list[Bench], args: argparse.Namespace, console: Console
         table.add_column(column, justify="left" if column == "category" else "right")
     try:
         for bench in benches:
+            if args.only_cut:  # the cases pre-selection changes: a seeded draw among them
+                fewest = min(args.max_tools)
+                pool = [e for e in bench.examples if e.calls and len(e.tools) > fewest]
+                bench = dataclasses.replace(bench, examples=pool)
             cases = [e for e in select_cases(bench, args.cases, args.seed) if e.calls]
+            if not cases:
+                continue
             plain: dict[str, tuple[bool, int, float]] = {}
             for n in sides:
                 results, cut = [], 0
@@ -218,12 +225,16 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--recall-only", action="store_true", help="only the retriever's recall")
+    parser.add_argument(
+        "--only-cut", action="store_true", help="draw the model's cases among those the smallest N cuts"
+    )
+    parser.add_argument("--categories", default=",".join(CATEGORIES), help="BFCL categories")
     parser.add_argument("--minilm", type=Path, default=None, help="all-MiniLM-L6-v2 model folder")
     args = parser.parse_args()
     args.max_tools = [int(n) for n in args.max_tools.split(",") if n]
 
     console = Console(width=160)
-    benches = load_benches(",".join(f"bfcl:{c}" for c in CATEGORIES))
+    benches = load_benches(",".join(f"bfcl:{c}" for c in args.categories.split(",")))
     for line in machine_lines("bm25s", "PyStemmer", "llama-cpp-python"):
         console.print(line)
     minilm = MiniLM(args.minilm) if args.minilm is not None else None

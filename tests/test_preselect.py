@@ -99,6 +99,21 @@ def test_bad_max_tools_is_refused() -> None:
         preselect(TOOLS, WEATHER, 2.5)  # type: ignore[arg-type]
 
 
+def test_eval_cases_show_the_top_n_and_are_judged_on_the_whole_case() -> None:
+    from hammer_fc.eval.runner import build_cases
+
+    benches = load_benches("bfcl:live_multiple")
+    cases = build_cases(benches, limit=20, seed=0, mask_names=True, max_tools=2)
+    assert any(len(c.example.tools) > 2 for c in cases)
+    by_id = {e.id: e for e in benches[0].examples}
+    for case in cases:
+        source = case.example if case.masked is None else case.masked.example
+        assert case.shown.tools == preselect(source.tools, source.messages, 2)
+        assert case.example is by_id[case.example.id]  # judged on the whole case, untouched
+    plain = build_cases(benches, limit=20, seed=0, mask_names=False)
+    assert all(c.shown is c.example for c in plain)
+
+
 @pytest.mark.parametrize(
     "args",
     [
