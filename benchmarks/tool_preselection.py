@@ -34,6 +34,7 @@ from rich.table import Table
 
 from hammer_fc.eval.benches import Bench, load_benches, select_cases
 from hammer_fc.eval.judge import judge, read_output
+from hammer_fc.inference.base import ContextOverflow
 from hammer_fc.inference.grammar import grammar_for_tools
 from hammer_fc.inference.preselect import preselect_example, rank
 from hammer_fc.schema import Example, Tool
@@ -189,7 +190,12 @@ def model_table(benches: list[Bench], args: argparse.Namespace, console: Console
                     prompt = backend.format(shown, "hammer")
                     grammar = grammar_for_tools(shown.tools, "auto")
                     start = time.perf_counter()
-                    (text,) = backend.generate([prompt], max_new_tokens=args.max_new_tokens, grammar=grammar)
+                    try:
+                        (text,) = backend.generate(
+                            [prompt], max_new_tokens=args.max_new_tokens, grammar=grammar
+                        )
+                    except ContextOverflow:  # longer than the 8,192-token context: counted wrong
+                        text = ""
                     seconds = time.perf_counter() - start
                     calls, parse_error = read_output(text)
                     valid = judge(bench, example, calls, parse_error).valid
