@@ -114,6 +114,38 @@ def test_eval_cases_show_the_top_n_and_are_judged_on_the_whole_case() -> None:
     assert all(c.shown is c.example for c in plain)
 
 
+class ShownTools:
+    """A backend whose answer is the names of the tools its prompt shows (no model needed)."""
+
+    name = "shown-tools"
+    batch_size = 4
+
+    def format(self, example: Example, template: str) -> str:
+        return json.dumps([t.name for t in example.tools])
+
+    def generate(self, prompts: list[str], *, max_new_tokens: int, grammar: str | None = None) -> list[str]:
+        return list(prompts)
+
+    def close(self) -> None:
+        pass
+
+
+def test_run_eval_shows_each_case_its_top_n(tmp_path: Path) -> None:
+    from hammer_fc.eval.runner import run_eval
+
+    summary = run_eval(
+        "shown", "bfcl:live_multiple", backend=ShownTools(), out_dir=tmp_path, limit=15, seed=2, max_tools=2
+    )
+    assert summary["max_tools"] == 2
+    cases = {e.id: e for e in load_benches("bfcl:live_multiple")[0].examples}
+    lines = [json.loads(line) for line in (tmp_path / "predictions.jsonl").read_text().splitlines()]
+    assert len(lines) == 15 and any(len(cases[line["id"]].tools) > 2 for line in lines)
+    for line in lines:
+        example = cases[line["id"]]
+        top = [t.name for t in preselect(example.tools, example.messages, 2)]
+        assert json.loads(line["output"]) == top
+
+
 @pytest.mark.parametrize(
     "args",
     [
