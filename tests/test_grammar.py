@@ -253,7 +253,8 @@ def test_only_the_fenced_list_is_accepted(llm: Any) -> None:
         '[{"name": "get_weather", "arguments": { "city": "Paris" }}]',
     ):
         assert not accepts(llm, grammar, f"```\n{other}\n```"), other
-    two = '[{"name": "get_weather", "arguments": {"city": "Paris"}}, {"name": "get_weather", "arguments": {"city": "Oslo"}}]'
+    paris, oslo = (f'{{"name": "get_weather", "arguments": {{"city": "{c}"}}}}' for c in ("Paris", "Oslo"))
+    two = f"[{paris}, {oslo}]"
     assert accepts(llm, grammar, f"```\n{two}\n```")
     assert not accepts(llm, grammar, call)  # the prompt asks for the fenced block
     assert not accepts(llm, grammar, f"```\n{call}\n``` and some chatter")

@@ -97,6 +97,15 @@ def run(
     abstain_threshold: Annotated[
         str, typer.Option("--abstain-threshold", metavar="FLOAT|off", help=ABSTAIN_HELP)
     ] = "card",
+    max_tools: Annotated[
+        int | None,
+        typer.Option(
+            "--max-tools",
+            min=0,
+            help="Show the model only the N tools most relevant to the query (BM25), as "
+            "`hammer serve --max-tools` does (0 or unset: all).",
+        ),
+    ] = None,
 ) -> None:
     """Run a model on benchmarks: predictions, verdicts and a summary in the run directory."""
     from rich.console import Console
@@ -128,6 +137,7 @@ def run(
             constrained=constrained,
             progress=progress,
             abstain_threshold=abstain_threshold,
+            max_tools=max_tools,
         )
     Console().print(rich_table(summary))
 

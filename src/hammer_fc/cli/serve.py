@@ -43,6 +43,15 @@ def serve(
         float | None,
         typer.Option(min=0, help="Seconds per request, queueing included, then 408 (0: none; default 300)."),
     ] = None,
+    max_tools: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Show the model only the N tools most relevant to the conversation (BM25) when a "
+            "request offers more; only those can be called (0: all; default: 5 for smollm2-135m "
+            "and hammer-smol, all for other models).",
+        ),
+    ] = None,
     jump_forward: Annotated[
         bool,
         typer.Option(
@@ -81,5 +90,6 @@ def serve(
         max_new_tokens=max_tokens,
         adapter=adapter,
         abstain_threshold=abstain_threshold,
+        max_tools=max_tools,
         **options,
     )

@@ -33,6 +33,10 @@ the call-or-abstain decision before decoding: at ``p_nocall >= threshold`` the a
 where the model would have written it), and under ``without`` the model's own answer where it
 differs; the summary shows every bench with and without the threshold. The model's own answer
 is always decoded, so an abstained case costs the decode that ``hammer serve`` skips.
+
+``max_tools`` shows the model of a case with more tools only the most relevant ones, as
+``hammer serve --max-tools`` does (:mod:`hammer_fc.inference.preselect`; ranked on the names the
+model sees, masked or not); the case is still judged against its whole gold answer.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ from hammer_fc.eval.report import markdown
 from hammer_fc.inference.base import DEFAULT_MAX_NEW_TOKENS, Backend, ContextOverflow, ScoringBackend
 from hammer_fc.inference.grammar import grammar_for_tools
 from hammer_fc.inference.load import default_backend, load_backend
+from hammer_fc.inference.preselect import check_max_tools, preselect_example
 from hammer_fc.model_spec import resolve
 from hammer_fc.outputs import atomic_output, check_output, check_output_dir
 from hammer_fc.prompts import DEFAULT_TEMPLATE, get_template
@@ -74,7 +79,7 @@ METRICS = ("hammer", "authors")
 
 Progress = Callable[[str, int], Callable[[int], None]]
 """``(description, total) -> advance(n)``: how a caller shows progress (the CLI draws a bar)."""
-ADDED_SETTINGS: dict[str, Any] = {"constrained": False, "abstain_threshold": None}
+ADDED_SETTINGS: dict[str, Any] = {"constrained": False, "abstain_threshold": None, "max_tools": None}
 """Settings added after run directories existed: a ``run.json`` without one used this value."""
 
 Key = tuple[str, str, bool]
@@ -87,6 +92,8 @@ class Case:
     bench: Bench
     example: Example
     masked: Masked | None = None
+    selected: Example | None = None
+    """What the model sees when ``max_tools`` cut the tool list (of the masked example if masked)."""
 
     @property
     def key(self) -> Key:
@@ -95,20 +102,31 @@ class Case:
     @property
     def shown(self) -> Example:
         """What the model sees."""
+        if self.selected is not None:
+            return self.selected
         return self.example if self.masked is None else self.masked.example
 
 
-def build_cases(benches: list[Bench], *, limit: int | None, seed: int, mask_names: bool) -> list[Case]:
-    """Every (bench, case[, masked]) of a run, in bench order."""
+def build_cases(
+    benches: list[Bench], *, limit: int | None, seed: int, mask_names: bool, max_tools: int | None = None
+) -> list[Case]:
+    """Every (bench, case[, masked]) of a run, in bench order; past ``max_tools`` tools a case
+    shows the most relevant ones."""
     cases = []
     for bench in benches:
         for example in select_cases(bench, limit, seed):
-            cases.append(Case(bench, example))
+            cases.append(_selected(Case(bench, example), max_tools))
             if mask_names:
                 rng = random.Random(f"{seed}:{bench.name}:{example.id}:mask")
                 masked = mask_example(example, rng, functions=True, params=True, defaults=False)
-                cases.append(Case(bench, example, masked))
+                cases.append(_selected(Case(bench, example, masked), max_tools))
     return cases
+
+
+def _selected(case: Case, max_tools: int | None) -> Case:
+    shown = case.shown
+    kept = preselect_example(shown, max_tools)
+    return case if kept is shown else dataclasses.replace(case, selected=kept)
 
 
 def run_eval(
@@ -128,6 +146,7 @@ def run_eval(
     progress: Progress | None = None,
     metric: str = "hammer",
     abstain_threshold: float | str | None = FROM_CARD,
+    max_tools: int | None = None,
 ) -> dict[str, Any]:
     """Evaluate ``model`` on ``benches`` into ``out_dir`` (resuming what is there); the summary.
 
@@ -135,9 +154,11 @@ def run_eval(
     already open :class:`Backend` (left open), which is then used for ``model``.
     ``abstain_threshold``: a number in [0, 1], ``"off"`` / ``None``, or ``"card"`` (the model's
     calibration file where it has one; for an open backend: off).
+    ``max_tools`` (``None`` or 0: all) pre-selects each case's tools.
     """
     _check_metric(metric)
     get_template(template)  # the registry's one "unknown prompt template" error
+    max_tools = check_max_tools(max_tools, field="max_tools")
     if max_new_tokens < 1:
         raise HammerError(
             f"--max-new-tokens must be at least 1, got {max_new_tokens}", field="max_new_tokens"
@@ -160,9 +181,10 @@ def run_eval(
         "max_new_tokens": max_new_tokens,
         "constrained": constrained,
         "abstain_threshold": threshold,
+        "max_tools": max_tools,
     }
     _claim(out, settings)
-    cases = build_cases(bench_list, limit=limit, seed=seed, mask_names=mask_names)
+    cases = build_cases(bench_list, limit=limit, seed=seed, mask_names=mask_names, max_tools=max_tools)
     done = read_predictions(out / PREDICTIONS)
     todo = [case for case in cases if case.key not in done]
     throughput: dict[str, Any] = {"generated": 0, "seconds": 0.0}

@@ -23,18 +23,25 @@ def serve(
     max_queue: int = DEFAULT_MAX_QUEUE,
     request_timeout: float | None = DEFAULT_REQUEST_TIMEOUT,
     abstain_threshold: float | str | None = "card",
+    max_tools: int | None = None,
     **backend_options: Any,
 ) -> None:
     """Load ``model`` (a GGUF runs in llama.cpp) and serve it until interrupted.
 
     ``abstain_threshold``: a number in [0, 1], ``"off"``, or ``"card"`` (the model's
-    calibration file where it has one, see :mod:`hammer_fc.abstain`)."""
+    calibration file where it has one, see :mod:`hammer_fc.abstain`). ``max_tools`` ``None`` is
+    the measured default for the embedded models (:data:`DEFAULT_MAX_TOOLS`) and no limit for
+    any other; 0 is no limit."""
     from hammer_fc.abstain import resolve_threshold
     from hammer_fc.errors import HammerError
     from hammer_fc.inference.base import DEFAULT_MAX_NEW_TOKENS
     from hammer_fc.inference.load import backend_class, default_backend, load_backend, supported_options
-    from hammer_fc.model_spec import resolve
+    from hammer_fc.inference.preselect import DEFAULT_MAX_TOOLS, check_max_tools
+    from hammer_fc.model_spec import ALIASES, resolve
 
+    if max_tools is None and model in ALIASES:
+        max_tools = DEFAULT_MAX_TOOLS
+    max_tools = check_max_tools(max_tools, field="max_tools")
     spec = resolve(model, adapter, prefer="gguf")
     threshold, source = resolve_threshold(abstain_threshold, spec)
     chosen = backend or default_backend(spec)
@@ -55,6 +62,7 @@ def serve(
             max_queue=max_queue,
             request_timeout=request_timeout,
             abstain_threshold=threshold,
+            max_tools=max_tools,
         )
         if threshold is not None:
             logging.getLogger("hammer_fc.serve").warning("abstain threshold %g (%s)", threshold, source)

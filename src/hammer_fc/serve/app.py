@@ -42,6 +42,7 @@ from hammer_fc.inference.base import (
     StreamingBackend,
 )
 from hammer_fc.inference.grammar import GrammarCache, ToolChoice, forced_function
+from hammer_fc.inference.preselect import check_max_tools, preselect_example
 from hammer_fc.prompts import DEFAULT_TEMPLATE, get_template, render_completion
 from hammer_fc.schema import Example
 from hammer_fc.serve.protocol import APIError, ChatRequest, validation_error
@@ -282,13 +283,15 @@ class ChatService:
         )
 
 
-def _job(request: ChatRequest, default_max_new_tokens: int) -> Job:
-    """Check everything that needs no model; raise :class:`HammerError` naming the field."""
+def _job(request: ChatRequest, default_max_new_tokens: int, max_tools: int | None = None) -> Job:
+    """Check everything that needs no model; raise :class:`HammerError` naming the field.
+    Past ``max_tools`` tools, the model sees (and may call) only the most relevant ones."""
     example = read_request(request.messages, request.tools)
     threshold: float | str | None = "server"
     if "abstain_threshold" in request.model_fields_set:
         threshold = parse_threshold(request.abstain_threshold)
-    forced_function(example.tools, request.tool_choice)  # validates the choice
+    named = forced_function(example.tools, request.tool_choice)  # validates the choice
+    example = preselect_example(example, max_tools, keep=named)
     tool_choice = request.tool_choice
     if (tool_choice == "required" or isinstance(tool_choice, dict)) and not example.tools:
         raise HammerError("tool_choice asks for a call but no tools are given", field="tool_choice")
@@ -323,6 +326,7 @@ def create_app(
     max_queue: int = DEFAULT_MAX_QUEUE,
     request_timeout: float | None = DEFAULT_REQUEST_TIMEOUT,
     abstain_threshold: float | None = None,
+    max_tools: int | None = None,
 ) -> FastAPI:
     """The ASGI app serving ``backend``: prompts rendered by ``backend.format(example,
     template)``; with the backend's ``count_tokens`` and ``n_ctx`` an over-long prompt is refused
@@ -331,7 +335,10 @@ def create_app(
     seconds (``None``: no limit) bound each request from arrival to its last token (408).
     ``abstain_threshold`` (``None``: off) takes the call-or-abstain decision of
     :mod:`hammer_fc.abstain` for requests with tools and ``tool_choice`` auto; a request's
-    ``abstain_threshold`` field overrides it."""
+    ``abstain_threshold`` field overrides it. A request with more than ``max_tools`` tools
+    (``None`` or 0: no limit) shows the model only the most relevant ones
+    (:mod:`hammer_fc.inference.preselect`), and only those can be called."""
+    max_tools = check_max_tools(max_tools)
     if max_queue < 0:
         raise HammerError("max_queue must be 0 or more", field="max_queue")
     if request_timeout is not None and request_timeout <= 0:
@@ -389,6 +396,7 @@ def create_app(
             "running": service.running,
             "max_queue": max_queue,
             "abstain_threshold": abstain_threshold,
+            "max_tools": max_tools,
         }
 
     @app.get("/v1/models")
@@ -409,7 +417,7 @@ def create_app(
             request = ChatRequest.model_validate(data)
         except ValidationError as err:
             raise validation_error(err) from None
-        job = _job(request, max_new_tokens)
+        job = _job(request, max_new_tokens, max_tools)
         service.grammar(job)  # a schema the grammar cannot enforce: 400 now, not after the queue
         if in_flight[0] > max_queue:
             raise APIError(
