@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hammer_fc.errors import HammerError
+from hammer_fc.train.unfinished import check_finished
 
 EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 ADAPTERS_DIR = Path(__file__).parent / "adapters"
@@ -71,6 +72,8 @@ def resolve(spec: str, adapter: str | None = None, *, prefer: Literal["hf", "ggu
         if not sep or not name or not url:
             raise HammerError(f"expected openai:<model>@<base_url>, got {spec!r}", field="model")
         return ModelSpec(kind="openai", source=name, base_url=url, label=spec)
+    if adapter is not None:
+        check_finished(adapter, "adapter")
     if spec in ALIASES:
         gguf = embedded_gguf_path()
         if spec == "hammer-smol":
@@ -96,6 +99,8 @@ def resolve(spec: str, adapter: str | None = None, *, prefer: Literal["hf", "ggu
         and not (path / "adapter_config.json").is_file()
     ):
         raise HammerError(f"{spec} is a path but holds no config.json or adapter_config.json", field="model")
+    if path.is_dir():
+        check_finished(path, "model")
     if (path / "adapter_config.json").is_file() and adapter is None:
         # An adapter directory on its own: its config names the base model.
         import json
