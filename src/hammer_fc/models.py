@@ -93,14 +93,14 @@ def resolve(spec: str, adapter: str | None = None, *, prefer: Literal["hf", "ggu
                 kind="hf", source=str(path.parent), gguf_file=path.name, adapter=adapter, label=spec
             )
         return ModelSpec(kind="gguf", source=str(path), label=spec)
+    if path.is_dir():
+        check_finished(path, "model")
     if (
         path.exists()
         and not (path / "config.json").is_file()
         and not (path / "adapter_config.json").is_file()
     ):
         raise HammerError(f"{spec} is a path but holds no config.json or adapter_config.json", field="model")
-    if path.is_dir():
-        check_finished(path, "model")
     if (path / "adapter_config.json").is_file() and adapter is None:
         # An adapter directory on its own: its config names the base model.
         import json

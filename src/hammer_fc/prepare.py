@@ -42,6 +42,7 @@ from hammer_fc.formats import describe_kinds, gc_paused
 from hammer_fc.formats.checks import (
     check_calls,
     check_example,
+    check_unique_names,
     declared_names,
     unknown_type,
     unknown_type_error,
@@ -109,7 +110,7 @@ class XlamReader:
     built here directly, as the xLAM reader builds it (``tests/test_prepare.py`` holds the two
     equal); any record of another shape goes to that reader whole, so the result, errors
     included, is the reader's. Both get the checks ``read_examples`` applies, in the same order
-    (types, then calls), a shared tool's types checked once.
+    (names, types, then calls), a shared tool's types checked once.
     """
 
     def __init__(self) -> None:
@@ -183,6 +184,7 @@ class XlamReader:
                 self._unknown[id(tool)] = unknown_type(tool)
                 self._declared[id(tool)] = declared_names(tool)
             tools.append(tool)
+        check_unique_names(tools)
         for i, tool in enumerate(tools):
             if (found := self._unknown[id(tool)]) is not None:
                 raise unknown_type_error(found, f"tools[{i}]")
