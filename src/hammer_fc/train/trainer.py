@@ -240,7 +240,7 @@ def run_training(job: TrainJob) -> TrainResult:
     model, precision = build_model(spec, job.model, config, job.precision)
     args = training_arguments(config, job.out_dir, precision)
     checkpoint, skipped = None, []
-    notes = [f"dtype {precision.dtype} ({precision.reason})"]
+    notes = [*stats.skipped_invalid(), f"dtype {precision.dtype} ({precision.reason})"]
     if job.resume:
         found, skipped = newest_complete(job.out_dir / CHECKPOINTS)
         notes += [f"skipped {line}" for line in skipped]
