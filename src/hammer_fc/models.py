@@ -74,11 +74,12 @@ def resolve(spec: str, adapter: str | None = None, *, prefer: Literal["hf", "ggu
         return ModelSpec(kind="openai", source=name, base_url=url, label=spec)
     if adapter is not None:
         check_finished(adapter, "adapter")
+        if not Path(adapter, "adapter_config.json").is_file():
+            raise HammerError(f"{adapter} holds no adapter_config.json", field="adapter")
     if spec in ALIASES:
         gguf = embedded_gguf_path()
-        if spec == "hammer-smol":
-            if adapter is None:
-                adapter = str(ADAPTERS_DIR / "hammer-smol")
+        if spec == "hammer-smol" and adapter is None:
+            adapter = str(ADAPTERS_DIR / "hammer-smol")
             if not Path(adapter, "adapter_config.json").is_file():
                 raise HammerError(f"the hammer-smol adapter is missing at {adapter}", field="model")
         if prefer == "gguf" and adapter is None:
@@ -112,8 +113,6 @@ def resolve(spec: str, adapter: str | None = None, *, prefer: Literal["hf", "ggu
         return ModelSpec(
             kind="hf", source=inner.source, gguf_file=inner.gguf_file, adapter=str(path), label=spec
         )
-    if adapter is not None and not Path(adapter, "adapter_config.json").is_file():
-        raise HammerError(f"{adapter} holds no adapter_config.json", field="adapter")
     return ModelSpec(kind="hf", source=spec, adapter=adapter, label=spec)
 
 

@@ -28,6 +28,7 @@ def serve(
     from hammer_fc.inference.base import DEFAULT_MAX_NEW_TOKENS, default_backend, load_backend
     from hammer_fc.models import resolve
 
+    check_address(host, port)  # before the model loads: a taken port is known in a moment
     spec = resolve(model, adapter, prefer="gguf")
     chosen = backend or default_backend(spec)
     if constrained and chosen != "llamacpp":
@@ -54,4 +55,20 @@ def serve(
         engine.close()
 
 
-__all__ = ["BackgroundServer", "create_app", "serve"]
+def check_address(host: str, port: int) -> None:
+    """A :class:`HammerError` if ``host:port`` cannot be listened on (taken, not this machine's,
+    not a host name). The server binds it again a moment later, as uvicorn does (address reuse on)."""
+    import socket
+
+    from hammer_fc.errors import HammerError
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+    except OSError as err:
+        raise HammerError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
+
+
+__all__ = ["BackgroundServer", "check_address", "create_app", "serve"]
