@@ -15,20 +15,13 @@ import openai
 import pytest
 
 from hammer_cli import hammer
-from hammer_fc.abstain import (
-    CALIBRATION_FILE,
-    abstains,
-    gguf_calibration_path,
-    no_call_answer,
-    parse_threshold,
-    resolve_threshold,
-)
 from hammer_fc.errors import HammerError
 from hammer_fc.eval.calibrate import CARD_END, CARD_START, calibrate, pick_threshold, rates
 from hammer_fc.eval.runner import PREDICTIONS, run_eval
+from hammer_fc.inference.abstain import abstains, no_call_answer, parse_threshold, resolve_threshold
 from hammer_fc.inference.base import ScoringBackend, sequence_probability
 from hammer_fc.inference.llamacpp_backend import LlamaCppBackend
-from hammer_fc.model_spec import ModelSpec, resolve
+from hammer_fc.model_spec import CALIBRATION_FILE, ModelSpec, gguf_calibration_path, resolve
 from hammer_fc.schema import Example, Message, Param, Tool
 from hammer_fc.serve import BackgroundServer, create_app
 

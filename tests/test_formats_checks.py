@@ -1,7 +1,7 @@
 """Record problems beyond parsing (formats/checks.py): an answer naming a function the tool list
 lacks or an argument its function does not declare, no gold answer where one is needed, an
-unknown parameter type. Each is an error naming file, record and field (exit 2), or with
-``--skip-invalid`` a record skipped and counted by kind, the same in ``data convert``,
+unknown parameter type, two tools of one name. Each is an error naming file, record and field
+(exit 2), or with ``--skip-invalid`` a record skipped and counted by kind, the same in ``data convert``,
 ``data prepare`` (both of its paths) and the library."""
 
 from __future__ import annotations
@@ -56,6 +56,16 @@ BAD = {
         "tools[0].parameters.city.type",
         "unknown parameter type 'List[foo]' ('foo' maps to no JSON type)",
     ),
+    "duplicate tool name": (
+        _record(
+            5,
+            [{"name": "get_weather", "arguments": {"town": "Lyon"}}],
+            [*TOOLS, {"name": "get_weather", "description": "", "parameters": {"town": {"type": "str"}}}],
+        ),
+        "tools[2].name",
+        "two different tools are named 'get_weather' (tools[0] and tools[2]): "
+        "a call could not say which one it means",
+    ),
     "missing answer": (_record(4, None), "answers", "has no gold answer"),
 }
 """kind -> (record, field, message)."""
@@ -66,7 +76,9 @@ def _dataset(tmp_path: Path, layout: str = "indent", kinds: tuple[str, ...] = tu
     return write_dataset(records, tmp_path / ("data.jsonl" if layout == "jsonl" else "data.json"), layout)
 
 
-@pytest.mark.parametrize("kind", ["unknown function", "unknown argument", "unknown type"])
+@pytest.mark.parametrize(
+    "kind", ["unknown function", "unknown argument", "unknown type", "duplicate tool name"]
+)
 def test_each_problem_is_located_by_file_record_and_field(tmp_path: Path, kind: str) -> None:
     data = _dataset(tmp_path, kinds=(kind,))
     _, field, message = BAD[kind]
@@ -79,11 +91,22 @@ def test_each_problem_is_located_by_file_record_and_field(tmp_path: Path, kind: 
 def test_skip_invalid_counts_by_kind(tmp_path: Path) -> None:
     data = _dataset(tmp_path)
     result = read_examples(data, skip_invalid=True)
-    assert result.skipped_kinds == {"unknown function": 1, "unknown argument": 1, "unknown type": 1}
+    assert result.skipped_kinds == {k: 1 for k in BAD if k != "missing answer"}
     assert [e.id for e in result.examples] == ["0", "4", "0"]  # no answer: fine for reading
     needed = read_examples(data, skip_invalid=True, require_answers=True)
     assert needed.skipped_kinds == Counter({k: 1 for k in BAD})
     assert read_examples(data, check=False).skipped == 0  # evaluation reads the gold as it is
+
+
+@pytest.mark.parametrize("irrelevance", [0.0, 0.5], ids=["fast", "plain"])
+def test_an_exact_copy_of_a_tool_is_no_conflict(tmp_path: Path, irrelevance: float) -> None:
+    """xLAM lists some tools twice or more, verbatim: a call means the same whichever it names."""
+    copies = _record(0, [{"name": "get_weather", "arguments": {"city": "Lyon"}}], [*TOOLS, TOOLS[0]])
+    data = write_dataset([copies, GOOD], tmp_path / "data.json", "indent")
+    (first, _) = read_examples(data).examples
+    assert [t.name for t in first.tools] == ["get_weather", "get_time", "get_weather"]  # kept as written
+    result = prepare([data], tmp_path / "out.jsonl", add_irrelevance=irrelevance, workers=1)
+    assert (result.sources[0].examples, result.sources[0].skipped) == (2, 0)
 
 
 @pytest.mark.parametrize(
@@ -123,12 +146,15 @@ def test_convert_stops_with_exit_2_or_skips_and_counts(tmp_path: Path) -> None:
     assert not out.exists()
     run = hammer("data", "convert", data, "--to", "openai", "-o", out, "--skip-invalid")
     assert run.returncode == 0, run.stderr
-    assert "skipped 3 invalid (1 unknown function, 1 unknown argument, 1 unknown type)" in run.stderr
+    assert (
+        "skipped 4 invalid (1 unknown function, 1 unknown argument, 1 unknown type, 1 duplicate tool name)"
+        in run.stderr
+    )
     assert len(out.read_text().splitlines()) == 3
     # a training format needs the answer: the record without one is skipped, counted, too
     run = hammer("data", "convert", data, "--to", "alpaca", "-o", tmp_path / "a.json", "--skip-invalid")
     assert run.returncode == 0, run.stderr
-    assert "1 missing answer" in run.stderr and "skipped 4 invalid" in run.stderr
+    assert "1 missing answer" in run.stderr and "skipped 5 invalid" in run.stderr
     assert len(json.loads((tmp_path / "a.json").read_text())) == 2
 
 
@@ -155,7 +181,7 @@ def test_prepare_applies_the_same_checks_on_both_paths(
     assert not out.exists()
     result = prepare([data], out, skip_invalid=True, **options)
     (source,) = result.sources
-    assert (source.examples, source.skipped) == (2, 4)
+    assert (source.examples, source.skipped) == (2, 5)
     assert source.skipped_kinds == Counter({k: 1 for k in BAD})
     assert [(e.record, e.kind) for e in source.errors] == [(i + 1, k) for i, k in enumerate(BAD)]
     if irrelevance == 0:  # what is kept is written exactly as the plain renderer writes it
@@ -171,7 +197,7 @@ def test_prepare_cli_summary_counts_by_kind(tmp_path: Path) -> None:
     run = hammer("data", "prepare", data, "-o", tmp_path / "out.jsonl", "--skip-invalid")
     assert run.returncode == 0, run.stderr
     assert (
-        "2 examples (xlam), 4 skipped (1 unknown function, 1 unknown argument, 1 unknown type, 1"
+        "2 examples (xlam), 5 skipped (1 unknown function, 1 unknown argument, 1 unknown type, 1"
         in run.stderr
     )
 

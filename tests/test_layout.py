@@ -7,15 +7,16 @@ from pathlib import Path
 import hammer_fc
 
 FLOORS = {
-    **dict.fromkeys(("errors", "cpu"), 1),
-    **dict.fromkeys(("schema", "outputs", "model_spec"), 2),
-    **dict.fromkeys(("formats", "export"), 3),
-    "prompts": 4,
-    **dict.fromkeys(("augment", "inference"), 5),
-    **dict.fromkeys(("prepare", "eval", "serve"), 6),
-    **dict.fromkeys(("train", "bench"), 7),
-    "recipes": 8,
-    "cli": 9,
+    "errors": 1,
+    **dict.fromkeys(("cpu", "outputs", "schema"), 2),
+    "model_spec": 3,
+    **dict.fromkeys(("formats", "export"), 4),
+    "prompts": 5,
+    **dict.fromkeys(("augment", "inference"), 6),
+    **dict.fromkeys(("prepare", "eval", "serve"), 7),
+    **dict.fromkeys(("train", "bench"), 8),
+    "recipes": 9,
+    "cli": 10,
 }
 """Room (a top-level module or package of hammer_fc) -> floor, as docs/architecture.md draws it."""
 

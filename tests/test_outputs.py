@@ -112,3 +112,9 @@ def test_train_and_export_check_their_output_before_any_work(tmp_path: Path) -> 
     export = hammer("export", "--model", "smollm2-135m", "-q", "F16", "-o", tmp_path / "dir")
     assert export.returncode == 2 and export.stderr.startswith(f"error: {tmp_path / 'dir'}: is a directory")
     assert "Traceback" not in train.stderr + export.stderr
+
+
+def test_resuming_a_folder_that_does_not_exist_creates_nothing(tmp_path: Path) -> None:
+    run = hammer("train", "--resume", "-o", tmp_path / "no-such-run")
+    assert run.returncode == 2 and "nothing to resume: no such folder" in run.stderr, run.stderr
+    assert not (tmp_path / "no-such-run").exists()

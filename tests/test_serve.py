@@ -301,7 +301,10 @@ def test_invalid_tool_schema(client: openai.OpenAI) -> None:
     assert "strang" in body["message"]
     nameless = [{"type": "function", "function": {"description": "no name"}}]
     assert bad_request(client, tools=nameless)["param"] == "tools[0].function.name"
-    assert bad_request(client, tools=[TOOLS[0], TOOLS[0]])["param"] == "tools[1].function.name"
+    twice = bad_request(client, tools=[TOOLS[0], TOOLS[1], TOOLS[0]])  # even an exact copy: a client's bug
+    assert twice["param"] == "tools[2].function.name"
+    name = TOOLS[0]["function"]["name"]
+    assert f"two tools are named {name!r} (tools[0].function and tools[2].function)" in twice["message"]
 
 
 def test_prompt_longer_than_the_context(client: openai.OpenAI) -> None:

@@ -229,3 +229,32 @@ def test_strict_is_accepted_and_not_shown_to_the_model() -> None:
     with pytest.raises(HammerError) as err:
         read_request([{"role": "user", "content": "x"}], [tool])
     assert err.value.field == "tools[0].function.strict"
+
+
+def test_a_port_it_cannot_listen_on_is_exit_2_before_the_model_loads() -> None:
+    """A taken port, one out of range and an unknown host: one line and exit 2, no traceback."""
+    import socket
+
+    from hammer_cli import hammer
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = hammer("serve", "--model", "no-such-model.gguf", "--port", port)
+    assert (
+        run.returncode == 2
+        and run.stderr.strip() == f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    )
+    for args in (("--port", "99999"), ("--host", "no-such-host.invalid")):
+        run = hammer("serve", *args)
+        assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+        assert ("65535" if args[0] == "--port" else "cannot listen on no-such-host.invalid") in run.stderr
+
+
+def test_an_adapter_folder_without_its_config_is_a_clear_error(tmp_path) -> None:
+    from hammer_fc.model_spec import resolve
+
+    for model in ("smollm2-135m", "hammer-smol"):
+        with pytest.raises(HammerError, match=r"field 'adapter': .* holds no adapter_config\.json"):
+            resolve(model, str(tmp_path))

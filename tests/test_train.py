@@ -213,7 +213,7 @@ def test_data_selection_counts_what_it_leaves_out(tiny: Path, tokenizer) -> None
     items, _, stats = load_training_data(
         [src], tokenizer, cutoff=640, add_irrelevance_share=0.5, token_budget=None, epochs=1, seed=0
     )
-    assert stats.sources[src] == {"read": 8, "skipped_invalid": 0}
+    assert stats.sources[src] == {"read": 8, "skipped_invalid": 0, "skipped_kinds": {}}
     assert stats.irrelevance_added == 4  # round(0.5 x 8)
     assert stats.over_cutoff > 0 and stats.longest_skipped > 640
     assert len(items) == stats.examples == 12 - stats.over_cutoff
@@ -247,6 +247,35 @@ def test_data_selection_counts_what_it_leaves_out(tiny: Path, tokenizer) -> None
             epochs=1,
             seed=0,
         )
+
+
+def test_invalid_records_are_skipped_counted_by_kind_and_said(tmp_path: Path, tokenizer) -> None:
+    """Training skips a source's invalid records (BFCL live has two), counts them by kind in
+    the stats and the card, says which at the start, and names them when nothing is left."""
+    tool = {"name": "f", "description": "", "parameters": {"x": {"type": "str"}}}
+    other = {**tool, "parameters": {"y": {"type": "str"}}}
+    call = json.dumps([{"name": "f", "arguments": {"x": "1"}}])
+    records = [
+        {"query": "q", "tools": json.dumps([tool, other]), "answers": call},  # two different 'f'
+        {
+            "query": "q",
+            "tools": json.dumps([{**tool, "parameters": {"x": {"type": "foo"}}}]),
+            "answers": call,
+        },
+    ]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(records))
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps([{"query": "q", "tools": json.dumps([tool]), "answers": call}]))
+    options = dict(cutoff=1024, add_irrelevance_share=0, token_budget=None, epochs=1, seed=0)
+    _, _, stats = load_training_data([str(bad), str(good)], tokenizer, **options)
+    assert stats.examples == 1
+    assert stats.sources[str(bad)]["skipped_kinds"] == {"duplicate tool name": 1, "unknown type": 1}
+    (line,) = stats.skipped_invalid()
+    assert line.startswith(f"skipped 2 invalid record(s) of {bad} (1 duplicate tool name, 1 unknown type)")
+    assert f"the first: {bad}: record 0: field 'tools[1].name'" in line
+    with pytest.raises(HammerError, match=r"no usable training example in .*bad\.json \(2 invalid, "):
+        load_training_data([str(bad)], tokenizer, **options)
 
 
 def test_a_prepared_jsonl_is_used_as_rendered(tmp_path: Path, tokenizer) -> None:

@@ -12,6 +12,7 @@ UNKNOWN_FUNCTION = "unknown function"
 UNKNOWN_ARGUMENT = "unknown argument"
 MISSING_ANSWER = "missing answer"
 UNKNOWN_TYPE = "unknown type"
+DUPLICATE_TOOL = "duplicate tool name"
 
 
 class HammerError(Exception):

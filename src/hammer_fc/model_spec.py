@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hammer_fc.errors import HammerError
+from hammer_fc.outputs import check_finished
 
 EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 ADAPTERS_DIR = Path(__file__).parent / "adapters"
@@ -71,11 +72,14 @@ def resolve(spec: str, adapter: str | None = None, *, prefer: Literal["hf", "ggu
         if not sep or not name or not url:
             raise HammerError(f"expected openai:<model>@<base_url>, got {spec!r}", field="model")
         return ModelSpec(kind="openai", source=name, base_url=url, label=spec)
+    if adapter is not None:
+        check_finished(adapter, "adapter")
+        if not Path(adapter, "adapter_config.json").is_file():
+            raise HammerError(f"{adapter} holds no adapter_config.json", field="adapter")
     if spec in ALIASES:
         gguf = embedded_gguf_path()
-        if spec == "hammer-smol":
-            if adapter is None:
-                adapter = str(ADAPTERS_DIR / "hammer-smol")
+        if spec == "hammer-smol" and adapter is None:
+            adapter = str(ADAPTERS_DIR / "hammer-smol")
             if not Path(adapter, "adapter_config.json").is_file():
                 raise HammerError(f"the hammer-smol adapter is missing at {adapter}", field="model")
         if prefer == "gguf" and adapter is None:
@@ -90,6 +94,8 @@ def resolve(spec: str, adapter: str | None = None, *, prefer: Literal["hf", "ggu
                 kind="hf", source=str(path.parent), gguf_file=path.name, adapter=adapter, label=spec
             )
         return ModelSpec(kind="gguf", source=str(path), label=spec)
+    if path.is_dir():
+        check_finished(path, "model")
     if (
         path.exists()
         and not (path / "config.json").is_file()
@@ -107,8 +113,6 @@ def resolve(spec: str, adapter: str | None = None, *, prefer: Literal["hf", "ggu
         return ModelSpec(
             kind="hf", source=inner.source, gguf_file=inner.gguf_file, adapter=str(path), label=spec
         )
-    if adapter is not None and not Path(adapter, "adapter_config.json").is_file():
-        raise HammerError(f"{adapter} holds no adapter_config.json", field="adapter")
     return ModelSpec(kind="hf", source=spec, adapter=adapter, label=spec)
 
 
@@ -164,3 +168,23 @@ def _rebuild_without_quantization(model: Any, dtype: Any) -> Any:
         rebuilt.tie_weights()
     rebuilt.generation_config = model.generation_config
     return rebuilt
+
+
+CALIBRATION_FILE = "abstain.json"
+"""Beside ``adapter_config.json``: the calibrated threshold, its data, seed and rates."""
+
+
+def calibration_path(spec: ModelSpec | None) -> Path | None:
+    """Where ``spec``'s calibration would be: in its adapter directory, or for a GGUF without an
+    adapter ``NAME.abstain.json`` beside ``NAME.gguf``."""
+    if spec is None:
+        return None
+    if spec.adapter is not None:
+        return Path(spec.adapter) / CALIBRATION_FILE
+    if spec.gguf_path is not None:
+        return gguf_calibration_path(spec.gguf_path)
+    return None
+
+
+def gguf_calibration_path(gguf: Path) -> Path:
+    return gguf.with_name(gguf.stem + "." + CALIBRATION_FILE)

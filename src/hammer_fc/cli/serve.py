@@ -15,7 +15,7 @@ def serve(
         str, typer.Option("--model", "-m", help="A .gguf file, smollm2-135m, hammer-smol or an HF id/dir.")
     ] = "smollm2-135m",
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
     constrained: Annotated[
         bool,
         typer.Option(

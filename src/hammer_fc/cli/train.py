@@ -68,6 +68,8 @@ def train(
 
     if not resume and (model is None or data is None):
         raise HammerError("--model and --data are required (unless --resume)")
+    if resume and not out_dir.is_dir():  # not created just to say so
+        raise HammerError("nothing to resume: no such folder", file=str(out_dir))
     check_output_dir(out_dir)  # before loading the model and reading the data
     recipe = load_recipe(
         config,

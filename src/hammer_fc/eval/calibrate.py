@@ -1,6 +1,6 @@
 """``hammer eval calibrate``: the abstain threshold of a model, from training-side data only.
 
-The model scores ``p_nocall`` (:mod:`hammer_fc.abstain`) on a seeded subset of BFCL
+The model scores ``p_nocall`` (:mod:`hammer_fc.inference.abstain`) on a seeded subset of BFCL
 ``live_irrelevance`` (nothing fits: it should abstain) and one of the live call categories
 (``live_simple``, ``live_multiple``, ``live_parallel``, ``live_parallel_multiple``, pooled: it
 should call), never on non-live, which is the held-out evaluation set.
@@ -13,7 +13,7 @@ thresholds the highest wins (the fewest abstentions on calls); the threshold is 
 geometric middle between the lowest score that abstains and the highest that does not, so that
 a small shift of the scores (another quantization of the same model) keeps the decisions.
 
-The result goes into the adapter directory: :data:`~hammer_fc.abstain.CALIBRATION_FILE` (the
+The result goes into the adapter directory: :data:`~hammer_fc.model_spec.CALIBRATION_FILE` (the
 threshold, data, seed, rates and a small table) and a section in its card ``README.md``.
 """
 
@@ -27,13 +27,13 @@ from typing import Any
 
 from rich.table import Table
 
-from hammer_fc.abstain import CALIBRATION_FILE, abstains, no_call_answer
 from hammer_fc.errors import HammerError
 from hammer_fc.eval.benches import load_bench
 from hammer_fc.eval.runner import Progress
+from hammer_fc.inference.abstain import abstains, no_call_answer
 from hammer_fc.inference.base import ContextOverflow, ScoringBackend
 from hammer_fc.inference.load import default_backend, load_backend
-from hammer_fc.model_spec import resolve
+from hammer_fc.model_spec import CALIBRATION_FILE, resolve
 from hammer_fc.outputs import atomic_output, check_output
 from hammer_fc.schema import Example
 

@@ -26,7 +26,7 @@ original names and judged like the plain case's.
 ``[]``), where the backend supports grammars (llama.cpp); the answer format is then always
 readable, and what is judged is the model's choice of function and values.
 
-``abstain_threshold`` (default: the model's calibration file, :mod:`hammer_fc.abstain`) takes
+``abstain_threshold`` (default: the model's calibration file, :mod:`hammer_fc.inference.abstain`) takes
 the call-or-abstain decision before decoding: at ``p_nocall >= threshold`` the answer is
 ``[]``, below it a constrained answer must call. Each prediction then records ``p_nocall``,
 ``abstained`` (the threshold answered ``[]``) and ``forced_call`` (the grammar forbade ``[]``
@@ -53,13 +53,13 @@ from typing import Any
 
 import orjson
 
-from hammer_fc.abstain import FROM_CARD, abstains, no_call_answer, resolve_threshold
 from hammer_fc.augment.masking import Masked, mask_example, unmask_calls
 from hammer_fc.errors import HammerError
 from hammer_fc.eval.authors_f1 import AuthorsCounts
 from hammer_fc.eval.benches import Bench, load_benches, select_cases
 from hammer_fc.eval.judge import Judged, bench_result, bfcl_rows, drop, judge, read_output
 from hammer_fc.eval.report import markdown
+from hammer_fc.inference.abstain import FROM_CARD, abstains, no_call_answer, resolve_threshold
 from hammer_fc.inference.base import DEFAULT_MAX_NEW_TOKENS, Backend, ContextOverflow, ScoringBackend
 from hammer_fc.inference.grammar import grammar_for_tools
 from hammer_fc.inference.load import default_backend, load_backend

@@ -70,7 +70,7 @@ def _carry_calibration(spec: ModelSpec, out: Path) -> None:
     ``hammer serve`` and ``hammer eval run`` look for it; a stale one from an earlier export of
     another model is removed. (Calibrated on the adapter: recalibrate on the GGUF with
     ``hammer eval calibrate --model NAME.gguf`` for the quantized model's own scores.)"""
-    from hammer_fc.abstain import calibration_path, gguf_calibration_path
+    from hammer_fc.model_spec import calibration_path, gguf_calibration_path
 
     source = calibration_path(spec)
     target = gguf_calibration_path(out)

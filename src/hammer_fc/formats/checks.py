@@ -8,14 +8,24 @@ fast reader of ``hammer data prepare`` apply :func:`check_example` to every exam
 ``convert``, ``prepare`` and training all see the same problems, each an error with a ``kind``
 that ``--skip-invalid`` counts by. Masking renames tools and parameters consistently in the tool
 list and the answer: an answer naming something the list lacks keeps its old name and would
-teach the model to call a function (or pass an argument) that does not exist.
+teach the model to call a function (or pass an argument) that does not exist. Two different
+tools of one name are an error too: a call cannot say which it means (its arguments would be
+checked against the first, and masking keeps only the first); exact copies are not.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
-from hammer_fc.errors import MISSING_ANSWER, UNKNOWN_ARGUMENT, UNKNOWN_FUNCTION, UNKNOWN_TYPE, HammerError
+from hammer_fc.errors import (
+    DUPLICATE_TOOL,
+    MISSING_ANSWER,
+    UNKNOWN_ARGUMENT,
+    UNKNOWN_FUNCTION,
+    UNKNOWN_TYPE,
+    HammerError,
+)
 from hammer_fc.schema import Example, Param, Tool
 from hammer_fc.schema.pytype import json_schema, parse_pytype, unknown_names
 
@@ -154,9 +164,41 @@ def unknown_type_error(found: tuple[str, str], tool_field: str) -> HammerError:
     )
 
 
+def duplicate_tool(tools: list[Tool], *, copies: bool = True) -> tuple[int, int] | None:
+    """``(first, second)``: the indices of the first two tools of one name that differ (with
+    ``copies=False``, of any two tools of one name); ``None`` if there are none."""
+    seen: dict[str, int] = {}
+    for i, tool in enumerate(tools):
+        first = seen.setdefault(tool.name, i)
+        if first != i and not (copies and tools[first] == tool):
+            return first, i
+    return None
+
+
+def check_unique_names(
+    tools: list[Tool], where: Callable[[int], str] = "tools[{}]".format, *, copies: bool = True
+) -> None:
+    """Raise a :class:`HammerError` (kind :data:`DUPLICATE_TOOL`) at the second of two different
+    tools of one name. Exact copies are fine with ``copies`` (data sets): a call means the same
+    whichever it names, xLAM has them (a row lists ``measure_distance`` three times) and the
+    authors' masking adds some on purpose. ``where(i)`` spells tool ``i``'s field (the server's
+    ``tools[i].function``)."""
+    found = duplicate_tool(tools, copies=copies)
+    if found is not None:
+        first, second = found
+        different = " different" if copies else ""
+        raise HammerError(
+            f"two{different} tools are named {tools[second].name!r} ({where(first)} and {where(second)}): "
+            "a call could not say which one it means",
+            field=f"{where(second)}.name",
+            kind=DUPLICATE_TOOL,
+        )
+
+
 def check_example(
     example: Example, calls_field: str = "answers", *, require_answer: bool = False, call_key: str = ""
 ) -> None:
     """Every check of this module (see the module doc); raises the first problem found."""
+    check_unique_names(example.tools)
     check_types(example.tools)
     check_calls(example, calls_field, require_answer=require_answer, call_key=call_key)

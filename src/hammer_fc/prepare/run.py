@@ -39,6 +39,7 @@ from hammer_fc.errors import MALFORMED, HammerError
 from hammer_fc.formats import describe_kinds, gc_paused
 from hammer_fc.formats.checks import (
     check_calls,
+    check_unique_names,
     declared_names,
     unknown_type,
     unknown_type_error,
@@ -84,7 +85,7 @@ class XlamReader:
     sharing the object is what lets the writer render each tool once. A record is built by the
     xLAM reader's own :func:`~hammer_fc.formats.xlam.example_from_xlam`, handed a tool reader
     that shares tools, so the result, errors included, is the reader's. It gets the checks
-    ``read_examples`` applies, in the same order (types, then calls), a shared tool's types and
+    ``read_examples`` applies, in the same order (names, types, then calls), a shared tool's types and
     names worked out once.
     """
 
@@ -121,6 +122,7 @@ class XlamReader:
             if isinstance(raw, HammerError):
                 raise raw
             example = self._example_from_xlam(raw, index, path, self._tool)
+            check_unique_names(example.tools)
             for i, tool in enumerate(example.tools):
                 if (found := self._unknown[id(tool)]) is not None:
                     raise unknown_type_error(found, f"tools[{i}]")

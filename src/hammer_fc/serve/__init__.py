@@ -29,11 +29,11 @@ def serve(
     """Load ``model`` (a GGUF runs in llama.cpp) and serve it until interrupted.
 
     ``abstain_threshold``: a number in [0, 1], ``"off"``, or ``"card"`` (the model's
-    calibration file where it has one, see :mod:`hammer_fc.abstain`). ``max_tools`` ``None`` is
+    calibration file where it has one, see :mod:`hammer_fc.inference.abstain`). ``max_tools`` ``None`` is
     the measured default for the embedded models (:data:`DEFAULT_MAX_TOOLS`) and no limit for
     any other; 0 is no limit."""
-    from hammer_fc.abstain import resolve_threshold
     from hammer_fc.errors import HammerError
+    from hammer_fc.inference.abstain import resolve_threshold
     from hammer_fc.inference.base import DEFAULT_MAX_NEW_TOKENS
     from hammer_fc.inference.load import backend_class, default_backend, load_backend, supported_options
     from hammer_fc.inference.preselect import DEFAULT_MAX_TOOLS, check_max_tools
@@ -42,6 +42,7 @@ def serve(
     if max_tools is None and model in ALIASES:
         max_tools = DEFAULT_MAX_TOOLS
     max_tools = check_max_tools(max_tools, field="max_tools")
+    check_address(host, port)  # before the model loads: a taken port is known in a moment
     spec = resolve(model, adapter, prefer="gguf")
     threshold, source = resolve_threshold(abstain_threshold, spec)
     chosen = backend or default_backend(spec)
@@ -71,4 +72,20 @@ def serve(
         engine.close()
 
 
-__all__ = ["BackgroundServer", "create_app", "serve"]
+def check_address(host: str, port: int) -> None:
+    """A :class:`HammerError` if ``host:port`` cannot be listened on (taken, not this machine's,
+    not a host name). The server binds it again a moment later, as uvicorn does (address reuse on)."""
+    import socket
+
+    from hammer_fc.errors import HammerError
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+    except OSError as err:
+        raise HammerError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
+
+
+__all__ = ["BackgroundServer", "check_address", "create_app", "serve"]

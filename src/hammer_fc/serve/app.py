@@ -32,8 +32,8 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
-from hammer_fc.abstain import abstains, no_call_answer, parse_threshold
 from hammer_fc.errors import HammerError
+from hammer_fc.inference.abstain import abstains, no_call_answer, parse_threshold
 from hammer_fc.inference.base import (
     DEFAULT_MAX_NEW_TOKENS,
     Backend,
@@ -334,7 +334,7 @@ def create_app(
     ``max_queue`` requests may wait behind the running one (429 beyond); ``request_timeout``
     seconds (``None``: no limit) bound each request from arrival to its last token (408).
     ``abstain_threshold`` (``None``: off) takes the call-or-abstain decision of
-    :mod:`hammer_fc.abstain` for requests with tools and ``tool_choice`` auto; a request's
+    :mod:`hammer_fc.inference.abstain` for requests with tools and ``tool_choice`` auto; a request's
     ``abstain_threshold`` field overrides it. A request with more than ``max_tools`` tools
     (``None`` or 0: no limit) shows the model only the most relevant ones
     (:mod:`hammer_fc.inference.preselect`), and only those can be called."""

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from hammer_fc.errors import HammerError
+from hammer_fc.formats.checks import check_unique_names
 from hammer_fc.formats.openai import example_from_openai
 from hammer_fc.inference.grammar import json_schema_grammar
 from hammer_fc.schema import Example, Param, Tool
@@ -27,15 +28,15 @@ def read_request(messages: list[dict[str, Any]], tools: list[Any] | None) -> Exa
             "the last message must be a user, system or tool turn", field=f"messages[{last}].role"
         )
     example = example_from_openai({"messages": messages, "tools": tools or []}, 0, Path("request"))
-    seen: set[str] = set()
-    for i, tool in enumerate(example.tools):
-        where = (
+
+    def where(i: int) -> str:
+        return (
             f"tools[{i}].function" if isinstance(tools[i], dict) and "function" in tools[i] else f"tools[{i}]"
         )
-        if tool.name in seen:
-            raise HammerError(f"duplicate tool name {tool.name!r}", field=f"{where}.name")
-        seen.add(tool.name)
-        _check_tool(tool, f"{where}.parameters")
+
+    check_unique_names(example.tools, where, copies=False)  # a client's bug: say so
+    for i, tool in enumerate(example.tools):
+        _check_tool(tool, f"{where(i)}.parameters")
         if "strict" in tool.extra:
             # Accepted: the grammar holds every answer to the schema anyway. Not shown to the model.
             if not isinstance(tool.extra["strict"], bool):

@@ -25,7 +25,7 @@ from hammer_fc.augment.compose import compose_count
 from hammer_fc.augment.irrelevance import add_irrelevance, tool_pool
 from hammer_fc.augment.shorten import SHORTENED_FROM, shorten
 from hammer_fc.errors import HammerError
-from hammer_fc.formats import read_examples
+from hammer_fc.formats import describe_kinds, read_examples
 from hammer_fc.prepare.records import Prepared, read_prepared
 from hammer_fc.prompts import ChatFormat, get_template, wrap_prompt
 from hammer_fc.schema import Example
@@ -70,8 +70,8 @@ def render(item: Item, template: str = "hammer") -> tuple[str, str]:
 class DataStats:
     """What went into a run, and what was left out and why."""
 
-    sources: dict[str, dict[str, int]] = field(default_factory=dict)
-    """Per source: examples read, records skipped as invalid."""
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per source: examples read, records skipped as invalid, those by kind and the first one's error."""
     no_gold_answer: int = 0
     irrelevance_added: int = 0
     shortened: int = 0
@@ -100,6 +100,15 @@ class DataStats:
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "tokens_per_epoch": self.tokens_per_epoch}
+
+    def skipped_invalid(self) -> list[str]:
+        """One line per source with invalid records (all skipped): how many, by kind, the first."""
+        return [
+            f"skipped {v['skipped_invalid']} invalid record(s) of {src} "
+            f"({describe_kinds(Counter(v['skipped_kinds']))}); the first: {v['first_skipped']}"
+            for src, v in self.sources.items()
+            if v["skipped_invalid"]
+        ]
 
     def shortened_summary(self) -> str:
         """The shortened examples' tool counts before and after, for the model card."""
@@ -138,13 +147,19 @@ def read_sources(sources: list[str], stats: DataStats) -> list[Item]:
         prepared = read_prepared(Path(source))
         if prepared is not None:
             items.extend(prepared)
-            stats.sources[source] = {"read": len(prepared), "skipped_invalid": 0}
+            stats.sources[source] = {"read": len(prepared), "skipped_invalid": 0, "skipped_kinds": {}}
             continue
         if not source.startswith(("bfcl:", "hf:")) and not Path(source).exists():
             raise HammerError("no such data file", file=source, field="data")
         result = read_examples(source, skip_invalid=True, check=True)
         items.extend(result.examples)
-        stats.sources[source] = {"read": len(result.examples), "skipped_invalid": result.skipped}
+        stats.sources[source] = {
+            "read": len(result.examples),
+            "skipped_invalid": result.skipped,
+            "skipped_kinds": dict(result.skipped_kinds),
+        }
+        if result.errors:
+            stats.sources[source]["first_skipped"] = str(result.errors[0])
     return items
 
 
@@ -234,7 +249,8 @@ def load_training_data(
     if not kept:
         raise HammerError(
             f"no usable training example in {', '.join(sources)} "
-            f"({stats.no_gold_answer} without a gold answer, {stats.over_cutoff} over the cut-off of "
+            f"({sum(v['skipped_invalid'] for v in stats.sources.values())} invalid, "
+            f"{stats.no_gold_answer} without a gold answer, {stats.over_cutoff} over the cut-off of "
             f"{cutoff} tokens even with their gold tools alone, "
             f"{stats.over_no_call_share} over the no-call share, "
             f"{stats.outside_token_budget} outside the token budget)",

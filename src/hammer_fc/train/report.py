@@ -56,9 +56,7 @@ def model_card(
     if config.finetune == "lora" and config.lora.top_layers:
         layers = f"the top {config.lora.top_layers} decoder blocks"
     tuning = f" LoRA rank {config.lora.r} on {layers};" if config.finetune == "lora" else ""
-    rows = "\n".join(
-        f"| `{src}` | {v['read']} | {v['skipped_invalid']} |" for src, v in stats.sources.items()
-    )
+    rows = "\n".join(f"| `{src}` | {v['read']} | {_skipped(v)} |" for src, v in stats.sources.items())
     cats = "\n".join(f"| {cat} | {n} |" for cat, n in sorted(stats.categories.items()))
     bfcl_note = ""
     if any(src.startswith("bfcl:") for src in sources):
@@ -135,3 +133,9 @@ writes the tables here.
 {dump_recipe(config).rstrip()}
 ```
 """
+
+
+def _skipped(source: dict) -> str:
+    """``2 (2 unknown argument)``: a source's invalid records, by kind."""
+    kinds = ", ".join(f"{n} {kind}" for kind, n in source.get("skipped_kinds", {}).items())
+    return f"{source['skipped_invalid']} ({kinds})" if kinds else str(source["skipped_invalid"])

@@ -11,7 +11,8 @@ sampler and dataset make every item (order, masking) a pure function of the seed
 the Trainer seeds dropout, and ``dtype: auto`` decides once per machine (:mod:`.precision`).
 Checkpoints carry the optimizer, scheduler and RNG states and are published whole
 (:mod:`.checkpoints`), so ``--resume`` from the newest whole one replays the same order and ends
-with the same weights as an uninterrupted run.
+with the same weights as an uninterrupted run. The final model is written into ``-o`` in place,
+under a marker that loaders refuse until it is whole (:mod:`.unfinished`).
 
 Multi-GPU / multi-node: the same entry point under ``accelerate launch`` (configs/accelerate/).
 """
@@ -34,6 +35,7 @@ import yaml
 
 from hammer_fc.errors import HammerError
 from hammer_fc.model_spec import load_tokenizer, resolve
+from hammer_fc.outputs import mark_finished, mark_unfinished
 from hammer_fc.train.checkpoints import STAGING, checkpoints, newest_complete, publish
 from hammer_fc.train.config import TrainConfig, dump_recipe, read_saved
 from hammer_fc.train.data import DataStats, load_training_data
@@ -238,7 +240,7 @@ def run_training(job: TrainJob) -> TrainResult:
     model, precision = build_model(spec, job.model, config, job.precision)
     args = training_arguments(config, job.out_dir, precision)
     checkpoint, skipped = None, []
-    notes = [f"dtype {precision.dtype} ({precision.reason})"]
+    notes = [*stats.skipped_invalid(), f"dtype {precision.dtype} ({precision.reason})"]
     if job.resume:
         found, skipped = newest_complete(job.out_dir / CHECKPOINTS)
         notes += [f"skipped {line}" for line in skipped]
@@ -251,6 +253,7 @@ def run_training(job: TrainJob) -> TrainResult:
         notes.append(f"resuming from {found.name}")
     if args.process_index == 0:
         job.out_dir.mkdir(parents=True, exist_ok=True)
+        mark_unfinished(job.out_dir, job.command)  # until the final model is whole (resolve refuses it)
         shutil.rmtree(job.out_dir / CHECKPOINTS / STAGING, ignore_errors=True)  # a killed save's
         (job.out_dir / CONFIG_FILE).write_text(dump_recipe(config))
         run = {"model": job.model, "data": job.data, "command": job.command, "precision": precision.to_dict()}
@@ -303,6 +306,7 @@ def run_training(job: TrainJob) -> TrainResult:
     trainer.save_model(str(job.out_dir))
     if trainer.is_world_process_zero():
         write_outputs(job, stats, summary, trainer.state.log_history)
+        mark_finished(job.out_dir)
     return TrainResult(job.out_dir, stats, summary, trainer.is_world_process_zero())
 
 

@@ -13,7 +13,8 @@ decoding the model decodes as it would anyway). The threshold only applies with
 
 A backend offers the score through :class:`~hammer_fc.inference.base.ScoringBackend`.
 ``hammer eval calibrate`` (:mod:`hammer_fc.eval.calibrate`) picks the threshold and writes
-:data:`CALIBRATION_FILE` into the adapter directory; ``hammer eval run`` and ``hammer serve``
+:data:`~hammer_fc.model_spec.CALIBRATION_FILE` into the adapter directory; ``hammer eval run``
+and ``hammer serve``
 read it from there (or from ``MODEL.abstain.json`` beside a GGUF, which ``hammer export``
 writes from its adapter's file) unless ``--abstain-threshold`` says otherwise.
 """
@@ -25,12 +26,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hammer_fc.errors import HammerError
-from hammer_fc.model_spec import ModelSpec
+from hammer_fc.model_spec import ModelSpec, calibration_path
 from hammer_fc.prompts import get_template
 from hammer_fc.prompts.chat_format import ChatFormat
 
-CALIBRATION_FILE = "abstain.json"
-"""Beside ``adapter_config.json``: the calibrated threshold, its data, seed and rates."""
 FROM_CARD: Literal["card"] = "card"
 """The default of ``--abstain-threshold``: the model's calibration file where it has one, else off."""
 OFF = "off"
@@ -63,22 +62,6 @@ def parse_threshold(value: str | float | None, *, field: str = "abstain_threshol
     if not 0.0 <= number <= 1.0:  # also refuses nan
         raise HammerError(f"expected a number in [0, 1] or 'off', got {value!r}", field=field)
     return number
-
-
-def calibration_path(spec: ModelSpec | None) -> Path | None:
-    """Where ``spec``'s calibration would be: in its adapter directory, or for a GGUF without an
-    adapter ``NAME.abstain.json`` beside ``NAME.gguf``."""
-    if spec is None:
-        return None
-    if spec.adapter is not None:
-        return Path(spec.adapter) / CALIBRATION_FILE
-    if spec.gguf_path is not None:
-        return gguf_calibration_path(spec.gguf_path)
-    return None
-
-
-def gguf_calibration_path(gguf: Path) -> Path:
-    return gguf.with_name(gguf.stem + "." + CALIBRATION_FILE)
 
 
 def read_calibration(path: Path) -> dict[str, Any]:
