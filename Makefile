@@ -15,7 +15,7 @@ LLAMA_CMAKE_ARGS ?=
 CPU_KEY := $(shell (grep -m1 '^model name' /proc/cpuinfo; grep -m1 -E '^(flags|Features)' /proc/cpuinfo; uname -m; echo '$(LLAMA_CMAKE_ARGS)') 2>/dev/null | sha256sum | cut -c1-16)
 WHEELS := $(HOME)/.cache/hammer-fc/wheels/llama-cpp-python-$(LLAMA_VERSION)-$(CPU_KEY)
 
-.PHONY: quickstart test lint bench clean llama-rebuild evidence
+.PHONY: quickstart test lint bench clean llama-rebuild evidence hammer-smol-v2
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,18 @@ llama-rebuild:
 
 quickstart: $(STAMP)
 	$(BIN)/hammer quickstart
+
+# The shipped adapter's training run (about 46 min on 2 AMX cores; rerun to resume). jemalloc
+# that never hands freed pages back, where the system has it: with glibc's malloc the run's memory
+# grew without bound, and with allocators that return pages a third or more of the CPU went to
+# page faults (README, "Training").
+JEMALLOC := $(firstword $(wildcard /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 /usr/lib/aarch64-linux-gnu/libjemalloc.so.2 /usr/lib64/libjemalloc.so.2 /usr/lib/libjemalloc.so.2))
+, := ,
+V2 ?= runs/hammer-smol-v2
+hammer-smol-v2: $(STAMP)
+	$(if $(JEMALLOC),LD_PRELOAD=$(JEMALLOC) MALLOC_CONF=dirty_decay_ms:-1$(,)muzzy_decay_ms:-1) \
+	$(BIN)/hammer train --model smollm2-135m --data bfcl:live --config hammer-smol-v2 -o '$(V2)' \
+	$(if $(wildcard $(V2)/checkpoints),--resume)
 
 # Issue 10's evidence tables (hours on a 2-core CPU; rerun to resume):
 #   make evidence ADAPTER=runs/hammer-smol-v2 [ABLATION=runs/hammer-smol-v2-mask0] [EVIDENCE=runs/evidence]
