@@ -96,8 +96,8 @@ def test_recipe_end_to_end_and_resumed(adapters: tuple[Path, Path], tmp_path: Pa
     # A run of one invocation: the report's figures are its summary's.
     for row in tables["quantization"][:2]:
         summary = json.loads((Path(row["run_dir"]) / "summary.json").read_text())
-        for bench, result in summary["benches"].items():
-            assert row["categories"][bench]["accuracy"] == result["accuracy"]
+        for bench, scored in summary["benches"].items():
+            assert row["categories"][bench]["accuracy"] == scored["accuracy"]
     text = (out / "evidence.md").read_text()
     assert text.count("| model | quant | decoding | names |") == 3
     assert (out / "accuracy.png").read_bytes()[:4] == b"\x89PNG"

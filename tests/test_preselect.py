@@ -257,5 +257,5 @@ def test_eval_run_with_max_tools(tmp_path: Path) -> None:
     assert called, lines
     assert json.loads((out / "summary.json").read_text())["max_tools"] == 1
     # Another N into the same directory is refused rather than mixed in.
-    again = CliRunner().invoke(app, [*args, "--max-tools", "2", "-o", str(out)])
-    assert again.exit_code == 2 and "max_tools" in again.output, again.output
+    again = CliRunner().invoke(app, [*args, "--max-tools", "2", "--max-new-tokens", "32", "-o", str(out)])
+    assert isinstance(again.exception, HammerError) and "max_tools" in str(again.exception), again.output

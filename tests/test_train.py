@@ -444,7 +444,7 @@ def test_a_kill_during_a_save_leaves_the_previous_checkpoint_whole(
 
 def train_cli(tiny: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
     cmd = [
-        sys.executable, "-m", "hammer_fc.train", "--model", str(tiny / "model"),
+        sys.executable, "-m", "hammer_fc.cli", "train", "--model", str(tiny / "model"),
         "--data", str(tiny / "data.jsonl"), "--max-steps", "2", "-o", str(out), *extra,
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}

@@ -135,10 +135,19 @@ def cases_progress(console: Console) -> Iterator[Callable[[str, int], Callable[[
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=console) as bar:
+    bar = Progress(*columns, console=console)
+    started = False
 
-        def start(description: str, total: int) -> Callable[[int], None]:
-            task = bar.add_task(description, total=total)
-            return lambda n: bar.advance(task, n)
+    def start(description: str, total: int) -> Callable[[int], None]:
+        nonlocal started
+        if not started:  # drawn from the first task on: an error before it leaves no blank line
+            bar.start()
+            started = True
+        task = bar.add_task(description, total=total)
+        return lambda n: bar.advance(task, n)
 
+    try:
         yield start
+    finally:
+        if started:
+            bar.stop()
