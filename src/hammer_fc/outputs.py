@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -74,8 +74,6 @@ def atomic_output(path: str | Path) -> Iterator[BinaryIO]:
         partial.unlink(missing_ok=True)
 
 
-# A training output folder still being written says so, and loaders refuse it.
-#
 # A training output folder that is still being written says so, and loaders refuse it.
 #
 # ``hammer train`` writes its final model into ``-o`` in place (``save_pretrained`` writes the
@@ -101,11 +99,17 @@ def mark_unfinished(out_dir: Path, command: str) -> None:
 
 def mark_finished(out_dir: Path) -> None:
     """Sync every file of ``out_dir`` (but its checkpoints) to disk, then drop the marker."""
-    for path in out_dir.iterdir():
-        if path.is_file() and path.name != MARKER:
+    sync_files(path for path in out_dir.iterdir() if path.name != MARKER)
+    (out_dir / MARKER).unlink(missing_ok=True)
+
+
+def sync_files(paths: Iterable[Path]) -> None:
+    """Flush each of ``paths`` that is a file to disk (folders are skipped): what must be on
+    disk before a rename or marker says it is whole."""
+    for path in paths:
+        if path.is_file():
             with path.open("rb") as handle:
                 os.fsync(handle.fileno())
-    (out_dir / MARKER).unlink(missing_ok=True)
 
 
 def check_finished(folder: str | Path, field: str) -> None:

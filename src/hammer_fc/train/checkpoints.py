@@ -17,6 +17,8 @@ import shutil
 import zipfile
 from pathlib import Path
 
+from hammer_fc.outputs import sync_files
+
 STAGING = ".staging"
 """Subfolder of the checkpoints folder a checkpoint is written into before it is published."""
 CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
@@ -107,10 +109,7 @@ def publish(staged: Path, final: Path) -> None:
     The files are synced to disk first, so that a crash of the machine cannot publish a folder
     whose contents are still in memory.
     """
-    for file in staged.rglob("*"):
-        if file.is_file():
-            with file.open("rb") as handle:
-                os.fsync(handle.fileno())
+    sync_files(staged.rglob("*"))
     if final.exists():
         aside = staged.parent / f"replaced-{final.name}"
         shutil.rmtree(aside, ignore_errors=True)
