@@ -28,6 +28,10 @@ _CALL_KEYS = ("name", "tool", "function", "arguments", "parameters", "args", "ty
 _MAX_STARTS = 64
 """How many ``[``/``{`` positions we try before giving up: bounds the work on long garbage."""
 _DECODER = json.JSONDecoder()
+_UNCLOSED = -1
+""":func:`_span_end`'s answer for a bracket the text ends inside."""
+_CUT = object()
+"""What :func:`_values` yields last when the text ends inside an unfinished value."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,9 @@ def parse_calls(text: str) -> list[ToolCall] | ParseError:
     first_error = ""
     for candidate, whole in _candidates(text):
         for value in _whole_value(candidate) if whole else _values(candidate):
+            if value is _CUT:
+                first_error = first_error or "the answer ends inside an unclosed bracket (cut short?)"
+                break
             try:
                 return _to_calls(value)
             except _NotCalls as error:
@@ -85,11 +92,15 @@ def _whole_value(text: str) -> list[Any]:
     if not text or text[0] not in _OPENERS:
         return []
     value, end = _decode_at(text, 0)
-    return [value] if end is not None and not text[end:].strip() else []
+    return [value] if end not in (None, _UNCLOSED) and not text[end:].strip() else []
 
 
 def _values(text: str):
-    """Yield each top-level JSON (or Python-literal) value found in ``text``, left to right."""
+    """Yield each top-level JSON (or Python-literal) value found in ``text``, left to right.
+
+    A bracket that is still open where the text ends makes everything after it a fragment of
+    an unfinished value: an answer cut off by the token limit (``[{call}, {call}, {"na``) is not
+    read as its first call, which BFCL's checker would not do either, so the scan stops there."""
     position, starts = 0, 0
     while starts < _MAX_STARTS:
         match = _OPEN.search(text, position)
@@ -98,6 +109,9 @@ def _values(text: str):
         start = match.start()
         starts += 1
         value, end = _decode_at(text, start)
+        if end == _UNCLOSED:
+            yield _CUT
+            return
         if end is None:
             position = start + 1
             continue
@@ -113,8 +127,8 @@ def _decode_at(text: str, start: int) -> tuple[Any, int | None]:
     except Exception:  # ValueError, RecursionError: any failure means "not strict JSON"
         pass
     end = _span_end(text, start)
-    if end is None:
-        return None, None
+    if end is None or end == _UNCLOSED:
+        return None, end
     try:
         return ast.literal_eval(_pythonize(text[start:end])), end
     except Exception:  # ValueError, SyntaxError, TypeError, RecursionError, MemoryError ...
@@ -122,7 +136,8 @@ def _decode_at(text: str, start: int) -> tuple[Any, int | None]:
 
 
 def _span_end(text: str, start: int) -> int | None:
-    """Index just past the bracket that closes the one at ``start`` (quotes respected)."""
+    """Index just past the bracket that closes the one at ``start`` (quotes respected); None
+    for a mismatched bracket, :data:`_UNCLOSED` when the text ends first."""
     stack: list[str] = []
     quote = ""
     i = start
@@ -143,7 +158,7 @@ def _span_end(text: str, start: int) -> int | None:
             if not stack:
                 return i + 1
         i += 1
-    return None
+    return _UNCLOSED if stack else None
 
 
 def _pythonize(span: str) -> str:
@@ -214,7 +229,7 @@ def _arguments(arguments: Any, index: int) -> dict[str, Any]:
         return {}
     if isinstance(arguments, str):
         decoded, end = _decode_at(arguments.strip(), 0)
-        if end is None:
+        if end in (None, _UNCLOSED):
             raise _NotCalls(f"call {index}: 'arguments' is a string that is not a JSON object")
         arguments = decoded
     if not isinstance(arguments, dict):
