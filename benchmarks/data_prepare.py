@@ -144,18 +144,29 @@ def _tool_count(rng: random.Random) -> int:
     return rng.choices(range(1, 7), weights=(30, 25, 20, 12, 8, 5))[0]
 
 
+def _distinct_names(tools: list[dict]) -> list[dict]:
+    """Tool names made unique where the draw repeated one (a suffix), as a real tool list has
+    them: ``hammer data prepare`` refuses one example offering two different tools of one name."""
+    seen: set[str] = set()
+    for index, tool in enumerate(tools):
+        while tool["name"] in seen:
+            tool["name"] += f"_{index}"
+        seen.add(tool["name"])
+    return tools
+
+
 def generate(path: Path, n: int, *, irrelevant: bool, seed: int, distribution: str) -> None:
     """Write ``n`` xLAM records (a JSON list, tools and answers as JSON strings, like the release):
     tools sampled from the shared pool, or (``unique``) made afresh for every example."""
     rng = random.Random(seed)
     records = []
     if distribution == "pool":
-        apis = [make_api(random.Random(f"api:{i}"), i) for i in range(N_APIS)]
+        apis = _distinct_names([make_api(random.Random(f"api:{i}"), i) for i in range(N_APIS)])
         for i in range(n):
             records.append(make_record(rng, rng.sample(apis, _tool_count(rng)), i, irrelevant=irrelevant))
     else:
         for i in range(n):
-            tools = [make_api(rng, N_APIS + 10 * i + k) for k in range(_tool_count(rng))]
+            tools = _distinct_names([make_api(rng, N_APIS + 10 * i + k) for k in range(_tool_count(rng))])
             records.append(make_record(rng, tools, i, irrelevant=irrelevant))
     path.write_text(json.dumps(records, ensure_ascii=False, indent=1))
 

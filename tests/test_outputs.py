@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from hammer_cli import hammer
 from hammer_fc.errors import HammerError
 from hammer_fc.eval.runner import score_predictions
 from hammer_fc.outputs import atomic_output, check_output, check_output_dir
 from hammer_fc.prepare.convert import convert_file
 from hammer_fc.prepare.run import prepare
+from helpers.hammer_cli import hammer
 
 DATA = Path(__file__).parent / "data"
 SAMPLE = DATA / "xlam_sample.json"

@@ -72,7 +72,7 @@ def run_bench(
     paths: list[Path], settings: BenchSettings, *, seed: int = 0, console: Console | None = None
 ) -> dict[str, Any]:
     """Measure every file; returns ``{"machine", "settings", "models": [...]}``."""
-    console = console or Console(stderr=True)
+    console = console or Console(quiet=True)  # the caller's console shows progress; none: silent
     infos = [file_info(Path(p)) for p in paths]
     examples = bench_examples(TOOL_COUNTS, random.Random(seed))
     results = []

@@ -83,7 +83,9 @@ def train(
         dtype=dtype,
     )
     sources = [s.strip() for s in data.split(",") if s.strip()] if data else []
-    result = run_training(TrainJob(model or "", sources, out_dir, recipe, resume=resume))
+    result = run_training(
+        TrainJob(model or "", sources, out_dir, recipe, resume=resume), Console(stderr=True)
+    )
     if not result.main_process:
         return
     table = Table(title=f"trained -> {result.out_dir}")

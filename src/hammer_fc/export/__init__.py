@@ -39,7 +39,7 @@ def export_gguf(
         raise HammerError(f"unknown quantization {quant!r} (choose from {', '.join(QUANTS)})", field="quant")
     if spec.kind != "hf":
         raise HammerError(f"{spec.label} cannot be exported: it names a server, not weights", field="model")
-    console = console or Console(stderr=True)
+    console = console or Console(quiet=True)  # the caller's console shows progress; none: silent
     out = check_output(out)
     partial = partial_path(out)
     with console.status(f"loading {spec.label or spec.source}"):

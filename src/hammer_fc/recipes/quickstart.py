@@ -250,7 +250,7 @@ def _train(out: Path, options: QuickstartOptions, console: Console) -> tuple[Pat
 
     recipe = load_recipe("smollm2-cpu", max_steps=options.train_steps)
     shutil.rmtree(out, ignore_errors=True)  # a demo run trains afresh, never resumes an old one
-    result = run_training(TrainJob("smollm2-135m", ["bfcl:live"], out, recipe, resume=False))
+    result = run_training(TrainJob("smollm2-135m", ["bfcl:live"], out, recipe, resume=False), console)
     done = result.summary
     console.print(
         f"adapter written to {result.out_dir}: {done['steps']} steps, {done['tokens']:,} tokens, "

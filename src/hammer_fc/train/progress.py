@@ -25,7 +25,7 @@ class RichProgress(TrainerCallback):
     """Tokens/s counts the tokens this session trained on (``num_input_tokens_seen``)."""
 
     def __init__(self, console: Console | None = None, notes: list[str] | None = None) -> None:
-        self.console = console or Console(stderr=True)
+        self.console = console or Console(quiet=True)
         self.notes = notes or []
         """Printed once when training starts (the chosen dtype and why, skipped checkpoints)."""
         self.progress: Progress | None = None

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from rich.console import Console
 
 from hammer_fc.errors import HammerError
 from hammer_fc.model_spec import load_tokenizer, resolve
@@ -205,9 +206,10 @@ def make_trainer(
     return trainer
 
 
-def run_training(job: TrainJob) -> TrainResult:
+def run_training(job: TrainJob, console: Console | None = None) -> TrainResult:
     """Train, then write the model (adapter or full), tokenizer, recipe, data stats, loss curve
-    and model card to ``job.out_dir``."""
+    and model card to ``job.out_dir``. Progress goes to ``console`` (the CLI's); none is shown
+    without one, so a caller embedding the trainer keeps its own output."""
     if job.resume:
         job = _resumed_job(job)
     elif checkpoints(job.out_dir / CHECKPOINTS):
@@ -269,7 +271,7 @@ def run_training(job: TrainJob) -> TrainResult:
         composed=stats.composed_per_epoch,
         lengths=lengths,
     )
-    progress = RichProgress(notes=notes)
+    progress = RichProgress(console, notes=notes)
     trainer = make_trainer(
         model,
         tokenizer,
