@@ -235,7 +235,7 @@ def test_a_port_it_cannot_listen_on_is_exit_2_before_the_model_loads() -> None:
     """A taken port, one out of range and an unknown host: one line and exit 2, no traceback."""
     import socket
 
-    from hammer_cli import hammer
+    from helpers.hammer_cli import hammer
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
