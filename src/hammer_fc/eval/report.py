@@ -136,18 +136,14 @@ def cases_progress(console: Console) -> Iterator[Callable[[str, int], Callable[[
         TimeRemainingColumn(),
     )
     bar = Progress(*columns, console=console)
-    started = False
 
     def start(description: str, total: int) -> Callable[[int], None]:
-        nonlocal started
-        if not started:  # drawn from the first task on: an error before it leaves no blank line
-            bar.start()
-            started = True
+        bar.start()  # drawn from the first task on (again a no-op): an early error leaves no blank line
         task = bar.add_task(description, total=total)
         return lambda n: bar.advance(task, n)
 
     try:
         yield start
     finally:
-        if started:
+        if bar.live.is_started:  # stopping an unstarted bar still prints a line on a non-terminal
             bar.stop()
