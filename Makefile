@@ -15,7 +15,7 @@ LLAMA_CMAKE_ARGS ?=
 CPU_KEY := $(shell (grep -m1 '^model name' /proc/cpuinfo; grep -m1 -E '^(flags|Features)' /proc/cpuinfo; uname -m; echo '$(LLAMA_CMAKE_ARGS)') 2>/dev/null | sha256sum | cut -c1-16)
 WHEELS := $(HOME)/.cache/hammer-fc/wheels/llama-cpp-python-$(LLAMA_VERSION)-$(CPU_KEY)
 
-.PHONY: quickstart test lint bench clean llama-rebuild evidence hammer-smol-v2 hammer-smol-v3
+.PHONY: quickstart test lint bench clean llama-rebuild evidence hammer-smol-v2 hammer-smol-v3 hammer-smol-v4
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,21 +46,21 @@ llama-rebuild:
 quickstart: $(STAMP)
 	$(BIN)/hammer quickstart
 
-# The shipped adapter's training run (v3: about 45 min on 2 AMX cores; v2, the previous recipe:
+# The shipped adapter's training run (v4: about 50 min on 2 AMX cores undisturbed; v3 about 45; v2
 # about 46 min; rerun to resume). jemalloc that never hands freed pages back, where the system has
 # it: with glibc's malloc the run's memory grew without bound, and with allocators that return
 # pages a third or more of the CPU went to page faults (README, "Training").
-#   make hammer-smol-v3 [RUNS=runs]   -> runs/hammer-smol-v3
+#   make hammer-smol-v4 [RUNS=runs]   -> runs/hammer-smol-v4 (the shipped adapter; -v3, -v2 the earlier ones)
 JEMALLOC := $(firstword $(wildcard /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 /usr/lib/aarch64-linux-gnu/libjemalloc.so.2 /usr/lib64/libjemalloc.so.2 /usr/lib/libjemalloc.so.2))
 , := ,
 RUNS ?= runs
-hammer-smol-v2 hammer-smol-v3: $(STAMP)
+hammer-smol-v2 hammer-smol-v3 hammer-smol-v4: $(STAMP)
 	$(if $(JEMALLOC),LD_PRELOAD=$(JEMALLOC) MALLOC_CONF=dirty_decay_ms:-1$(,)muzzy_decay_ms:-1) \
 	$(BIN)/hammer train --model smollm2-135m --data bfcl:live --config $@ -o '$(RUNS)/$@' \
 	$(if $(wildcard $(RUNS)/$@/checkpoints),--resume)
 
 # Issue 10's evidence tables (hours on a 2-core CPU; rerun to resume):
-#   make evidence ADAPTER=runs/hammer-smol-v3 [ABLATION=runs/hammer-smol-v3-mask0] [EVIDENCE=runs/evidence]
+#   make evidence ADAPTER=runs/hammer-smol-v4 [ABLATION=runs/hammer-smol-v4-mask0] [EVIDENCE=runs/evidence]
 EVIDENCE ?= runs/evidence
 evidence: $(STAMP)
 	test -n '$(ADAPTER)' || { echo 'usage: make evidence ADAPTER=DIR [ABLATION=DIR] [EVIDENCE=OUT]'; exit 2; }

@@ -7,17 +7,19 @@ import copy
 import random
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hammer_fc.augment.masking import dedup_tools
 from hammer_fc.augment.shorten import SHORTENED_FROM, shorten
+from hammer_fc.errors import HammerError
 from hammer_fc.formats import write_examples
 from hammer_fc.formats.bfcl import load_bfcl
 from hammer_fc.model_spec import load_tokenizer, resolve
 from hammer_fc.prompts.training import render_completion, render_prompt
 from hammer_fc.schema import Example, Message, Tool, ToolCall
-from hammer_fc.train.config import TrainConfig
+from hammer_fc.train.config import TrainConfig, validate
 from hammer_fc.train.data import Encoder, load_training_data, render
 from hammer_fc.train.report import model_card
 from helpers.xlam_strategies import to_examples, xlam_dataset
@@ -134,3 +136,42 @@ def test_bfcl_live_examples_over_the_cut_off_are_shortened_not_dropped(tmp_path:
         name="t", base="b", sources=[str(data)], config=TrainConfig(), stats=stats, summary={}, command="c"
     )
     assert f"{stats.shortened} shortened to fit: tools kept min" in card
+
+
+def test_a_shortening_target_below_the_cut_off_keeps_what_only_the_cut_off_fits(tmp_path: Path):
+    """``shorten_to``: most examples are shortened to the target; one whose gold tools alone are
+    longer than it is kept, shortened to the cut-off, instead of dropped."""
+    tokenizer = load_tokenizer(resolve("smollm2-135m"))
+    encode = Encoder(tokenizer)
+    live = load_bfcl("live_multiple")
+    longest = sorted(live, key=lambda e: len(e.tools), reverse=True)[:12]
+    data = tmp_path / "long.jsonl"
+    write_examples(longest, data, "xlam")
+    options = dict(add_irrelevance_share=0, token_budget=None, epochs=1, seed=0)
+    gold_only = [
+        len(
+            encode(
+                *render(
+                    Example(e.messages, [t for t in e.tools if t.name in {c.name for c in e.calls}], e.calls)
+                )
+            )[0]
+        )
+        for e in longest
+    ]
+    target = sorted(gold_only)[len(gold_only) // 2]  # half the examples' gold tools alone are longer
+    dropping = load_training_data([str(data)], tokenizer, cutoff=target, **options)[2]
+    items, lengths, stats = load_training_data(
+        [str(data)], tokenizer, cutoff=2048, shorten_to=target, **options
+    )
+    assert dropping.over_cutoff > 0 and stats.over_cutoff == 0 and stats.examples == 12
+    assert stats.over_shorten_to == sum(length > target for length in lengths) == dropping.over_cutoff
+    for item, length in zip(items, lengths, strict=True):
+        assert len(encode(*render(item))[0]) == length <= 2048
+        assert item.calls == next(e for e in longest if e.id == item.id).calls
+    config = TrainConfig(cutoff=2048, shorten_to=target)
+    card = model_card(
+        name="t", base="b", sources=[str(data)], config=config, stats=stats, summary={}, command="c"
+    )
+    assert f"{stats.over_shorten_to} kept between {target} and 2048 tokens" in card
+    with pytest.raises(HammerError, match="shorten_to"):
+        validate(TrainConfig(cutoff=512, shorten_to=1024))

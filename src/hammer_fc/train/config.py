@@ -64,6 +64,11 @@ class TrainConfig:
     """Longest sequence (prompt + answer tokens). A longer example keeps its gold tools and the
     distractors that fit (:mod:`hammer_fc.augment.shorten`); one whose gold tools alone do not
     fit is counted and skipped."""
+    shorten_to: int | None = None
+    """Shorten examples longer than this (instead of ``cutoff``) to their gold tools and the
+    distractors that fit within it, so that most sequences stay short (fast CPU steps) while an
+    example whose gold tools alone are longer is still kept, shortened to fit ``cutoff``.
+    ``None``: the same as ``cutoff``."""
     token_budget: int | None = None
     """Train on a seeded random subset whose tokens over all epochs fit this budget."""
     learning_rate: float = 5e-5
@@ -124,6 +129,11 @@ def validate(config: TrainConfig, source: str = "recipe") -> None:
         (config.no_call_share is None or 0 <= config.no_call_share < 1, "no_call_share", "must be in [0, 1)"),
         (config.epochs >= 1, "epochs", "must be >= 1"),
         (config.cutoff >= 16, "cutoff", "must be >= 16"),
+        (
+            config.shorten_to is None or 16 <= config.shorten_to <= config.cutoff,
+            "shorten_to",
+            "must be between 16 and the cut-off",
+        ),
         (config.batch_size >= 1 and config.grad_accum >= 1, "batch_size", "batch and accumulation >= 1"),
         (config.lora.r >= 1, "lora.r", "must be >= 1"),
         (config.lora.top_layers is None or config.lora.top_layers >= 1, "lora.top_layers", "must be >= 1"),

@@ -5,8 +5,10 @@ template around the Hammer prompt (exactly what inference sends: :class:`Encoder
 the completion and the end-of-turn token, tokenized as two pieces so that the prompt/answer
 boundary is exact and the prompt tokens can be labelled ``-100``.
 
-An example over the cut-off is shortened rather than dropped: it keeps its gold tools and the
-distractors that fit (:func:`hammer_fc.augment.shorten.shorten`). Nothing is dropped silently:
+An example over the shortening target (``shorten_to``, by default the cut-off) is shortened
+rather than dropped: it keeps its gold tools and the distractors that fit
+(:func:`hammer_fc.augment.shorten.shorten`); one whose gold tools alone are longer than the
+target is shortened to fit the cut-off instead. Nothing is dropped silently:
 every example that is left out is counted in :class:`DataStats` by reason (no gold answer, over
 the cut-off even with its gold tools alone, outside the token budget), and the stats are
 written next to the trained model.
@@ -80,6 +82,8 @@ class DataStats:
     """Shortened examples by the number of tools they kept."""
     shortened_from_tools: dict[int, int] = field(default_factory=dict)
     """Shortened examples by the number of tools they had."""
+    over_shorten_to: int = 0
+    """Examples trained on although longer than the shortening target (their gold tools alone are)."""
     over_cutoff: int = 0
     """Examples over the cut-off even with their gold tools alone: skipped."""
     longest_skipped: int = 0
@@ -197,15 +201,17 @@ def load_training_data(
     seed: int,
     template: str = "hammer",
     compose: float = 0.0,
+    shorten_to: int | None = None,
 ) -> tuple[list[Item], list[int], DataStats]:
     """The examples a run trains on, their plain views' token lengths, and the stats of how they
     were chosen.
 
     Examples without a gold answer (BFCL ``live_relevance``: any call is right) cannot be trained
-    on; examples over ``cutoff`` tokens are shortened (gold tools and the distractors that fit),
-    and skipped only when that is not enough; with a ``token_budget`` a seeded random subset is
-    kept whose tokens over all ``epochs`` fit it. ``stats.composed_per_epoch`` is what a
-    ``compose`` share of the kept examples asks for (the dataset composes them).
+    on; examples over ``shorten_to`` tokens (default ``cutoff``) are shortened (gold tools and the
+    distractors that fit), to fit ``cutoff`` where the gold tools alone are longer than
+    ``shorten_to``, and skipped only when not even that fits; with a ``token_budget`` a seeded
+    random subset is kept whose tokens over all ``epochs`` fit it. ``stats.composed_per_epoch``
+    is what a ``compose`` share of the kept examples asks for (the dataset composes them).
     """
     stats = DataStats()
     items = read_sources(sources, stats)
@@ -220,13 +226,18 @@ def load_training_data(
         examples = grown
     kept: list[tuple[Item, int, int]] = []
     encode = Encoder(tokenizer, template)
+    target = cutoff if shorten_to is None else min(shorten_to, cutoff)
     for index, item in enumerate([*examples, *prepared]):
         ids, labels = encode(*render(item, template))
-        if len(ids) > cutoff and isinstance(item, Example):
-            short = _shortened(item, encode, template, cutoff, seed, index, stats)
-            if short is not None:
-                item = short
-                ids, labels = encode(*render(item, template))
+        if len(ids) > target and isinstance(item, Example):
+            for limit in dict.fromkeys((target, cutoff)):  # the target, then the cut-off itself
+                if len(ids) <= limit:
+                    break
+                short = _shortened(item, encode, template, limit, seed, index, stats)
+                if short is not None:
+                    item = short
+                    ids, labels = encode(*render(item, template))
+                    break
         if len(ids) > cutoff:
             stats.over_cutoff += 1
             stats.longest_skipped = max(stats.longest_skipped, len(ids))
@@ -260,6 +271,7 @@ def load_training_data(
     stats.examples = len(kept)
     stats.no_call_examples = sum(1 for item, _, _ in kept if _is_no_call(item))
     stats.categories = dict(Counter(_category(item) for item, _, _ in kept))
+    stats.over_shorten_to = sum(1 for _, p, a in kept if p + a > target)
     stats.prompt_tokens = sum(p for _, p, _ in kept)
     stats.answer_tokens = sum(a for _, _, a in kept)
     return [item for item, _, _ in kept], [p + a for _, p, a in kept], stats

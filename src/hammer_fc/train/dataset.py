@@ -29,7 +29,8 @@ from hammer_fc.train.data import Encoder, Item, render
 class MaskedEpochDataset(Dataset):
     """One epoch's worth of items (``len`` = examples + composed ones); index ``epoch * len + i``
     gives item ``i``'s view in any later epoch, tokenized on demand to ``input_ids``/``labels``.
-    ``lengths`` (the items' token counts) keep composed examples within ``cutoff``."""
+    ``lengths`` (the items' token counts) keep composed examples within ``compose_to`` (default
+    ``cutoff``: a recipe that shortens its inputs to less composes within the same length)."""
 
     def __init__(
         self,
@@ -43,6 +44,7 @@ class MaskedEpochDataset(Dataset):
         template: str = "hammer",
         composed: int = 0,
         lengths: list[int] | None = None,
+        compose_to: int | None = None,
     ) -> None:
         self.items = items
         self.encode = Encoder(tokenizer, template)
@@ -66,7 +68,7 @@ class MaskedEpochDataset(Dataset):
             self.composer = Composer(
                 [items[i] for i in self.picked],  # type: ignore[misc]
                 lengths=None if lengths is None else [lengths[i] for i in self.picked],
-                max_length=cutoff,
+                max_length=cutoff if compose_to is None else min(compose_to, cutoff),
                 shared=self._shared_tokens(),
             )
 

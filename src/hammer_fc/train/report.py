@@ -58,6 +58,14 @@ def model_card(
     tuning = f" LoRA rank {config.lora.r} on {layers};" if config.finetune == "lora" else ""
     rows = "\n".join(f"| `{src}` | {v['read']} | {_skipped(v)} |" for src, v in stats.sources.items())
     cats = "\n".join(f"| {cat} | {n} |" for cat, n in sorted(stats.categories.items()))
+    target = config.cutoff if config.shorten_to is None else min(config.shorten_to, config.cutoff)
+    shorten_target = f"the shortening target of {target}" if target < config.cutoff else "the cut-off"
+    kept_long = ""
+    if target < config.cutoff:
+        kept_long = (
+            f"; {stats.over_shorten_to} kept between {target} and {config.cutoff} tokens "
+            "(their gold tools alone are longer than the target)"
+        )
     bfcl_note = ""
     if any(src.startswith("bfcl:") for src in sources):
         bfcl_note = (
@@ -96,9 +104,9 @@ answer, {stats.over_cutoff} over the cut-off even with their gold tools alone (l
 share, {stats.outside_token_budget} outside the token budget. One epoch's plain views:
 {stats.tokens_per_epoch} tokens ({stats.answer_tokens} answer tokens).
 
-Examples over the cut-off keep their gold tools and the distractors that fit:
-{stats.shortened_summary()}. Multi-call examples composed from single-call ones, drawn afresh each
-epoch: {stats.composed_per_epoch} per epoch (not in the token counts above).
+Examples over {shorten_target} tokens keep their gold tools and the distractors that fit:
+{stats.shortened_summary()}{kept_long}. Multi-call examples composed from single-call ones, drawn
+afresh each epoch: {stats.composed_per_epoch} per epoch (not in the token counts above).
 
 ## Result
 
