@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -108,14 +109,19 @@ def test_duplicates_alone_can_make_an_example_too_long():
     assert out is not None and sorted(t.name for t in out.tools) == ["tool_0", "tool_1", "tool_2"]
 
 
-def test_bfcl_live_examples_over_the_cut_off_are_shortened_not_dropped(tmp_path: Path):
-    """The real case: the longest live_multiple examples, the SmolLM2 tokenizer, a 768 cut-off."""
+def _longest_live(tmp_path: Path) -> tuple[Any, Encoder, list[Example], Path]:
+    """The SmolLM2 tokenizer, its encoder, the 12 BFCL live_multiple examples with the most
+    tools, and a file holding them."""
     tokenizer = load_tokenizer(resolve("smollm2-135m"))
-    encode = Encoder(tokenizer)
-    live = load_bfcl("live_multiple")
-    longest = sorted(live, key=lambda e: len(e.tools), reverse=True)[:12]
+    longest = sorted(load_bfcl("live_multiple"), key=lambda e: len(e.tools), reverse=True)[:12]
     data = tmp_path / "long.jsonl"
     write_examples(longest, data, "xlam")
+    return tokenizer, Encoder(tokenizer), longest, data
+
+
+def test_bfcl_live_examples_over_the_cut_off_are_shortened_not_dropped(tmp_path: Path):
+    """The real case: the longest live_multiple examples, the SmolLM2 tokenizer, a 768 cut-off."""
+    tokenizer, encode, longest, data = _longest_live(tmp_path)
     items, lengths, stats = load_training_data(
         [str(data)], tokenizer, cutoff=768, add_irrelevance_share=0, token_budget=None, epochs=1, seed=0
     )
@@ -141,12 +147,7 @@ def test_bfcl_live_examples_over_the_cut_off_are_shortened_not_dropped(tmp_path:
 def test_a_shortening_target_below_the_cut_off_keeps_what_only_the_cut_off_fits(tmp_path: Path):
     """``shorten_to``: most examples are shortened to the target; one whose gold tools alone are
     longer than it is kept, shortened to the cut-off, instead of dropped."""
-    tokenizer = load_tokenizer(resolve("smollm2-135m"))
-    encode = Encoder(tokenizer)
-    live = load_bfcl("live_multiple")
-    longest = sorted(live, key=lambda e: len(e.tools), reverse=True)[:12]
-    data = tmp_path / "long.jsonl"
-    write_examples(longest, data, "xlam")
+    tokenizer, encode, longest, data = _longest_live(tmp_path)
     options = dict(add_irrelevance_share=0, token_budget=None, epochs=1, seed=0)
     gold_only = [
         len(
