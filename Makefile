@@ -46,7 +46,7 @@ llama-rebuild:
 quickstart: $(STAMP)
 	$(BIN)/hammer quickstart
 
-# The shipped adapter's training run (v4: about 50 min on 2 AMX cores undisturbed; v3 about 45; v2
+# The shipped adapter's training run (v4: about 56 min on 2 AMX cores undisturbed; v3 about 45; v2
 # about 46 min; rerun to resume). jemalloc that never hands freed pages back, where the system has
 # it: with glibc's malloc the run's memory grew without bound, and with allocators that return
 # pages a third or more of the CPU went to page faults (README, "Training").
