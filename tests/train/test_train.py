@@ -127,6 +127,7 @@ def test_recipes_hold_the_paper_defaults_and_reject_typos(tmp_path: Path) -> Non
     assert (v2.cutoff, v2.token_budget, v2.compose) == (2048, None, 0.15)
     v4 = load_recipe("hammer-smol-v4")  # shortened to 1,024 where that fits, nothing with calls dropped
     assert (v4.shorten_to, v4.cutoff, v4.no_call_share) == (1024, 2048, 0.1)
+    assert (v4.shorten_target, v2.shorten_target) == (1024, 2048)  # without shorten_to: the cut-off
     bad = tmp_path / "bad.yaml"
     bad.write_text("learning_rte: 1e-4\n")
     with pytest.raises(HammerError, match="learning_rte"):

@@ -94,6 +94,12 @@ class TrainConfig:
     save_total_limit: int | None = 2
     logging_steps: int = 10
 
+    @property
+    def shorten_target(self) -> int:
+        """The length examples are shortened to (``shorten_to``, at most the cut-off): the data
+        loader, the composer and the card all read it from here."""
+        return self.cutoff if self.shorten_to is None else min(self.shorten_to, self.cutoff)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -58,7 +58,7 @@ def model_card(
     tuning = f" LoRA rank {config.lora.r} on {layers};" if config.finetune == "lora" else ""
     rows = "\n".join(f"| `{src}` | {v['read']} | {_skipped(v)} |" for src, v in stats.sources.items())
     cats = "\n".join(f"| {cat} | {n} |" for cat, n in sorted(stats.categories.items()))
-    target = config.cutoff if config.shorten_to is None else min(config.shorten_to, config.cutoff)
+    target = config.shorten_target
     shorten_target = f"the shortening target of {target}" if target < config.cutoff else "the cut-off"
     kept_long = ""
     if target < config.cutoff:

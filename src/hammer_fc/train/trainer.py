@@ -235,7 +235,7 @@ def run_training(job: TrainJob, console: Console | None = None) -> TrainResult:
         seed=config.seed,
         template=config.template,
         compose=config.compose,
-        shorten_to=config.shorten_to,
+        shorten_to=config.shorten_target,
     )
     from transformers import set_seed
 
@@ -271,7 +271,7 @@ def run_training(job: TrainJob, console: Console | None = None) -> TrainResult:
         template=config.template,
         composed=stats.composed_per_epoch,
         lengths=lengths,
-        compose_to=config.shorten_to,
+        compose_to=config.shorten_target,
     )
     progress = RichProgress(console, notes=notes)
     trainer = make_trainer(
