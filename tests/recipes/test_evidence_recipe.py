@@ -100,6 +100,7 @@ def test_recipe_end_to_end_and_resumed(adapters: tuple[Path, Path], tmp_path: Pa
             assert row["categories"][bench]["accuracy"] == scored["accuracy"]
     text = (out / "evidence.md").read_text()
     assert text.count("| model | quant | decoding | names |") == 3
+    assert text.count("| cases |") == 2  # why base and adapter fail, constrained
     assert (out / "accuracy.png").read_bytes()[:4] == b"\x89PNG"
     assert "hammer-smol-v2-mask0 Q4_K_M constrained masked" in result.stdout
     assert "de-quantizing" not in result.stderr  # transformers' bars kept out of the recipe's lines

@@ -200,13 +200,18 @@ def report(
         Path | None, typer.Option("--plot", help="Also draw accuracy by category (PNG) to this file.")
     ] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Also write the rows (JSON) here.")] = None,
+    show_failures: Annotated[
+        bool,
+        typer.Option("--failures", help="Also show, per row, why its cases failed (counts by category)."),
+    ] = False,
 ) -> None:
     """Compare run directories: accuracy per category, non-live AST and the renamed-function drop."""
     import json
 
     from rich.console import Console
 
-    from hammer_fc.eval.compare import collect, markdown_table, plot, rich_table
+    from hammer_fc.eval import failures
+    from hammer_fc.eval.compare import SHORT, collect, label, markdown_table, plot, rich_table
     from hammer_fc.outputs import atomic_output, check_output
 
     for path in (plot_path, json_path):
@@ -217,6 +222,14 @@ def report(
         typer.echo(markdown_table(rows, counts=counts), nl=False)
     else:
         Console().print(rich_table(rows, counts=counts))
+    for row in rows if show_failures else ():
+        cases = {bench: cell.cases for bench, cell in row.cells.items()}
+        if as_markdown:
+            typer.echo(f"\nWhy {label(row)} fails:\n\n" + failures.markdown(row.failures, cases), nl=False)
+        else:
+            Console().print(
+                failures.rich_table(row.failures, cases, title=f"Why {label(row)} fails", short=SHORT)
+            )
     if plot_path is not None:
         plot(rows, plot_path)
     if json_path is not None:

@@ -35,6 +35,7 @@ from typing import Any
 import orjson
 
 from hammer_fc.errors import HammerError
+from hammer_fc.eval import failures
 from hammer_fc.eval.benches import Bench, load_bench
 from hammer_fc.eval.bfcl_summary import NON_LIVE_OTHER, NON_LIVE_SIMPLE, bfcl_summary
 from hammer_fc.eval.judge import judge
@@ -79,6 +80,8 @@ class Row:
     """By bench name (``bfcl:simple_python``, ...)."""
     drop: float | None = None
     """Masked rows: non-live AST as given minus masked, same cases (a fraction, not points)."""
+    failures: dict[str, dict[str, int]] = field(default_factory=dict)
+    """By bench: how many cases failed for each reason (:mod:`hammer_fc.eval.failures`)."""
 
     @property
     def non_live_ast(self) -> float | None:
@@ -102,6 +105,7 @@ class Row:
             "non_live_ast": self.non_live_ast,
             "cases": self.cases,
             "drop": self.drop,
+            "failures": self.failures,
         }
 
 
@@ -133,6 +137,8 @@ class RunData:
     settings: dict[str, Any]
     verdicts: dict[tuple[str, str, bool], bool]
     """(bench, id, masked) -> right or not."""
+    reasons: dict[tuple[str, str, bool], str] = field(default_factory=dict)
+    """(bench, id, masked) -> why it failed (failed cases only; :mod:`hammer_fc.eval.failures`)."""
 
 
 class BenchCache:
@@ -166,6 +172,7 @@ def read_run(path: str | Path, benches: BenchCache | None = None) -> RunData:
         raise HammerError(f"not valid JSON: {err}", file=str(settings_file)) from None
     benches = benches or BenchCache()
     verdicts: dict[tuple[str, str, bool], bool] = {}
+    reasons: dict[tuple[str, str, bool], str] = {}
     predictions = path / PREDICTIONS
     data = predictions.read_bytes() if predictions.is_file() else b""
     if data and not data.endswith(b"\n"):  # the last line of a run in progress
@@ -184,8 +191,12 @@ def read_run(path: str | Path, benches: BenchCache | None = None) -> RunData:
                 "not a prediction line of `hammer eval run`", file=where, record=index
             ) from None
         bench, example = benches.example(key[0], key[1], where, index)
-        verdicts[key] = judge(bench, example, parsed, record.get("parse_error", "")).valid
-    return RunData(path, settings, verdicts)
+        judged = judge(bench, example, parsed, record.get("parse_error", ""))
+        verdicts[key] = judged.valid
+        if not judged.valid:
+            expected = len(example.calls or example.meta.get("ground_truth") or [])
+            reasons[key] = failures.reason(judged.error_type, len(parsed or []), expected)
+    return RunData(path, settings, verdicts, reasons)
 
 
 def _cells(run: RunData, masked: bool, keep: set[CaseKey] | None) -> dict[str, Cell]:
@@ -201,6 +212,15 @@ def _cells(run: RunData, masked: bool, keep: set[CaseKey] | None) -> dict[str, C
     return {name: Cell(*counts[name]) for name in names}
 
 
+def _failures(run: RunData, masked: bool, keep: set[CaseKey] | None) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    for (bench, case_id, is_masked), why in run.reasons.items():
+        if is_masked == masked and (keep is None or (bench, case_id) in keep):
+            by_reason = counts.setdefault(bench, {})
+            by_reason[why] = by_reason.get(why, 0) + 1
+    return counts
+
+
 def _cases(run: RunData, masked: bool) -> set[CaseKey]:
     return {(bench, case_id) for bench, case_id, m in run.verdicts if m == masked}
 
@@ -213,6 +233,7 @@ def run_rows(run: RunData, keep: set[CaseKey] | None = None) -> list[Row]:
     decoding = "constrained" if run.settings.get("constrained") else "free"
     rows = []
     plain = Row(model, quant, decoding, AS_GIVEN, str(run.path), _cells(run, False, keep))
+    plain.failures = _failures(run, False, keep)
     if plain.cells:
         rows.append(plain)
     masked_cases = _cases(run, True)
@@ -220,6 +241,7 @@ def run_rows(run: RunData, keep: set[CaseKey] | None = None) -> list[Row]:
         masked_cases &= keep
     if masked_cases:
         masked = Row(model, quant, decoding, MASKED, str(run.path), _cells(run, True, keep))
+        masked.failures = _failures(run, True, keep)
         paired = masked_cases & _cases(run, False)
         given, renamed = non_live_ast(_cells(run, False, paired)), non_live_ast(_cells(run, True, paired))
         masked.drop = None if given is None or renamed is None else given - renamed

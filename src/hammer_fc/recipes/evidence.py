@@ -42,6 +42,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from hammer_fc.cpu import cpu_model
 from hammer_fc.errors import HammerError
+from hammer_fc.eval import failures
 from hammer_fc.eval.benches import load_benches, select_cases
 from hammer_fc.eval.compare import AS_GIVEN, CAPTION, MASKED, Row, collect, markdown_table, plot
 from hammer_fc.eval.paste import paste_into
@@ -389,6 +390,7 @@ TITLES = {
     "robustness": "Renamed functions (`--mask-names`), on the subset's cases: the drop, and masking ratio 0",
     "quantization": "Accuracy by quantization (constrained, on the subset's cases)",
 }
+FAILURES_TITLE = "Why the constrained answers fail (headline cases, names as given; cases per reason)"
 
 
 def evidence_markdown(options: EvidenceOptions, tables: dict[str, list[Row]], *, level: int = 2) -> str:
@@ -406,6 +408,12 @@ def evidence_markdown(options: EvidenceOptions, tables: dict[str, list[Row]], *,
     for key, rows in tables.items():
         lines += [f"{'#' * level} {TITLES[key]}", ""]
         lines += [markdown_table(rows, caption=False) if rows else "(no run yet)\n"]
+    constrained = [row for row in tables.get("headline", []) if row.decoding == "constrained"]
+    if constrained:
+        lines += [f"{'#' * level} {FAILURES_TITLE}", ""]
+        for row in constrained:
+            cases = {bench: cell.cases for bench, cell in row.cells.items()}
+            lines += [f"{row.model} {row.quant}:", "", failures.markdown(row.failures, cases)]
     return "\n".join(lines)
 
 
