@@ -194,3 +194,17 @@ def test_a_broken_prediction_line_is_named(tmp_path: Path) -> None:
     result = hammer("eval", "report", run)
     assert result.returncode == 2
     assert "predictions.jsonl: record 0: not a prediction line" in result.stderr
+
+
+def test_settings_that_change_the_answers_show_in_the_row(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    settings = {"model": "m-Q8_0.gguf", "constrained": True, "abstain_threshold": 0.20526, "max_tools": 5}
+    (run / "run.json").write_text(json.dumps(settings))
+    line = {"bench": "bfcl:simple_python", "id": "simple_python_0", "masked": False, "calls": []}
+    (run / "predictions.jsonl").write_text(json.dumps(line) + "\n")
+    (row,) = collect([run])
+    assert (row.model, row.quant) == ("m, abstain at 0.205, top 5 tools", "Q8_0")
+    settings.update(abstain_threshold=None, max_tools=None)
+    (run / "run.json").write_text(json.dumps(settings))
+    assert collect([run])[0].model == "m"

@@ -230,6 +230,10 @@ def run_rows(run: RunData, keep: set[CaseKey] | None = None) -> list[Row]:
     model, quant = model_and_quant(str(run.settings.get("model", run.path.name)))
     if run.settings.get("adapter"):  # a transformers run of base + adapter
         model = f"{model} + {Path(run.settings['adapter']).name}"
+    if run.settings.get("abstain_threshold") is not None:  # the settings that change the answers
+        model += f", abstain at {run.settings['abstain_threshold']:.3g}"
+    if run.settings.get("max_tools"):
+        model += f", top {run.settings['max_tools']} tools"
     decoding = "constrained" if run.settings.get("constrained") else "free"
     rows = []
     plain = Row(model, quant, decoding, AS_GIVEN, str(run.path), _cells(run, False, keep))
