@@ -121,6 +121,10 @@ def test_cli_prints_the_failures_per_row(run: Path) -> None:
         ("type_error:js", 1, 1, failures.TYPE),
         ("value_error:dict_key", 1, 1, failures.VALUE),
         ("relevance_error:decoder_failed", 0, 0, failures.NO_CALL),
+        ("f1:wrong_count", 0, 2, failures.NO_CALL),
+        ("f1:missing_arg", 1, 1, failures.ARGUMENT),
+        ("f1:unparseable", 0, 1, failures.UNREADABLE),
+        ("f1:mismatch", 1, 1, failures.OTHER),
         ("checker_error", 1, 1, failures.OTHER),
     ],
 )

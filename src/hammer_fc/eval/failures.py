@@ -37,7 +37,7 @@ REASONS = (
     UNREADABLE,
     OTHER,
 )
-"""Column order: the call-count decisions first, then the choice of function, then arguments."""
+"""Row order: the call-count decisions first, then the choice of function, then arguments."""
 
 _BY_KIND = {
     "wrong_func_name": WRONG_FUNCTION,
@@ -45,6 +45,12 @@ _BY_KIND = {
     "missing_required": ARGUMENT,
     "missing_optional": ARGUMENT,
     "unexpected_param": ARGUMENT,
+    # the paper's F1 benches (eval/f1.py)
+    "wrong_name": WRONG_FUNCTION,
+    "missing_arg": ARGUMENT,
+    "extra_arg": ARGUMENT,
+    "wrong_value": VALUE,
+    "unparseable": UNREADABLE,
 }
 _BY_CHECKER = {
     "type_error": TYPE,
