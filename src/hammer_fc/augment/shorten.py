@@ -24,6 +24,12 @@ SHORTENED_FROM = "shortened_from"
 """``meta`` key of a shortened example: how many (distinct) tools it offered before."""
 
 
+def shorten_target(cutoff: int, shorten_to: int | None) -> int:
+    """The length examples are shortened to: ``shorten_to`` (``None``: the cut-off), never more
+    than ``cutoff``. The trainer's loader and composer and the model card all use this one rule."""
+    return cutoff if shorten_to is None else min(shorten_to, cutoff)
+
+
 def _with_tools(example: Example, tools: list[Tool]) -> Example:
     return Example(
         messages=example.messages, tools=tools, calls=example.calls, id=example.id, meta=example.meta

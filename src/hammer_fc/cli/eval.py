@@ -223,13 +223,11 @@ def report(
     else:
         Console().print(rich_table(rows, counts=counts))
     for row in rows if show_failures else ():
-        cases = {bench: cell.cases for bench, cell in row.cells.items()}
+        title = f"Why {label(row)} fails"
         if as_markdown:
-            typer.echo(f"\nWhy {label(row)} fails:\n\n" + failures.markdown(row.failures, cases), nl=False)
+            typer.echo(f"\n{title}:\n\n" + failures.markdown(row.failures, row.case_counts), nl=False)
         else:
-            Console().print(
-                failures.rich_table(row.failures, cases, title=f"Why {label(row)} fails", short=SHORT)
-            )
+            Console().print(failures.rich_table(row.failures, row.case_counts, title=title, short=SHORT))
     if plot_path is not None:
         plot(rows, plot_path)
     if json_path is not None:

@@ -91,6 +91,11 @@ class Row:
     def cases(self) -> int:
         return sum(cell.cases for cell in self.cells.values())
 
+    @property
+    def case_counts(self) -> dict[str, int]:
+        """Cases per bench (what the failure tables count against)."""
+        return {name: cell.cases for name, cell in self.cells.items()}
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model,

@@ -412,8 +412,7 @@ def evidence_markdown(options: EvidenceOptions, tables: dict[str, list[Row]], *,
     if constrained:
         lines += [f"{'#' * level} {FAILURES_TITLE}", ""]
         for row in constrained:
-            cases = {bench: cell.cases for bench, cell in row.cells.items()}
-            lines += [f"{row.model} {row.quant}:", "", failures.markdown(row.failures, cases)]
+            lines += [f"{row.model} {row.quant}:", "", failures.markdown(row.failures, row.case_counts)]
     return "\n".join(lines)
 
 

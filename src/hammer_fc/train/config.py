@@ -15,6 +15,7 @@ from typing import Any, Literal
 import yaml
 
 from hammer_fc.augment.epochs import MASKINGS
+from hammer_fc.augment.shorten import shorten_target
 from hammer_fc.errors import HammerError
 from hammer_fc.prompts import TEMPLATES
 
@@ -96,9 +97,8 @@ class TrainConfig:
 
     @property
     def shorten_target(self) -> int:
-        """The length examples are shortened to (``shorten_to``, at most the cut-off): the data
-        loader, the composer and the card all read it from here."""
-        return self.cutoff if self.shorten_to is None else min(self.shorten_to, self.cutoff)
+        """The length examples are shortened to (``shorten_to``, at most the cut-off)."""
+        return shorten_target(self.cutoff, self.shorten_to)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -25,7 +25,7 @@ from typing import Any
 
 from hammer_fc.augment.compose import compose_count
 from hammer_fc.augment.irrelevance import add_irrelevance, tool_pool
-from hammer_fc.augment.shorten import SHORTENED_FROM, shorten
+from hammer_fc.augment.shorten import SHORTENED_FROM, shorten, shorten_target
 from hammer_fc.errors import HammerError
 from hammer_fc.formats import describe_kinds, read_examples
 from hammer_fc.prepare.records import Prepared, read_prepared
@@ -226,7 +226,7 @@ def load_training_data(
         examples = grown
     kept: list[tuple[Item, int, int]] = []
     encode = Encoder(tokenizer, template)
-    target = cutoff if shorten_to is None else min(shorten_to, cutoff)
+    target = shorten_target(cutoff, shorten_to)
     for index, item in enumerate([*examples, *prepared]):
         ids, labels = encode(*render(item, template))
         if len(ids) > target and isinstance(item, Example):

@@ -22,6 +22,7 @@ from torch.utils.data import Dataset, Sampler
 
 from hammer_fc.augment.compose import Composer, compose_rng
 from hammer_fc.augment.epochs import epoch_view, example_rng
+from hammer_fc.augment.shorten import shorten_target
 from hammer_fc.schema import Example, Message
 from hammer_fc.train.data import Encoder, Item, render
 
@@ -68,7 +69,7 @@ class MaskedEpochDataset(Dataset):
             self.composer = Composer(
                 [items[i] for i in self.picked],  # type: ignore[misc]
                 lengths=None if lengths is None else [lengths[i] for i in self.picked],
-                max_length=cutoff if compose_to is None else min(compose_to, cutoff),
+                max_length=shorten_target(cutoff, compose_to),
                 shared=self._shared_tokens(),
             )
 
