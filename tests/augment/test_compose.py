@@ -17,11 +17,13 @@ from typer.testing import CliRunner
 
 from hammer_fc.augment.compose import (
     COMPOSED,
+    WORDING,
     Composer,
     composable,
     compose_count,
     iter_composed_epoch,
     join_queries,
+    one_request,
 )
 from hammer_fc.augment.epochs import iter_epoch
 from hammer_fc.cli import app
@@ -74,6 +76,17 @@ def check_composed(example: Example, sources: dict[str, Example]) -> None:
         {(c.name, orjson.dumps(c.arguments, option=orjson.OPT_SORT_KEYS)) for c in example.calls}
     ) == len(example.calls), "the same call twice"
     query, at = example.query, 0
+    if example.meta[WORDING] == "one-request":  # the first query, then what the others change
+        assert len({c.name for c in example.calls}) == 1
+        at = query.index(chosen[0].query.strip()) + len(chosen[0].query.strip())
+        first = example.calls[0].arguments
+        for call in example.calls[1:]:
+            assert set(call.arguments) >= set(first)
+            for value in (v for k, v in call.arguments.items() if v != first.get(k, ...)):
+                said = ", ".join(map(str, value)) if isinstance(value, list) else str(value).strip()
+                assert said in query[at:], f"{said!r} is not asked for"
+        return
+    assert example.meta[WORDING] == "joined"
     for source in chosen:  # every query, verbatim, in order
         at = query.index(source.query.strip(), at) + len(source.query.strip())
 
@@ -165,6 +178,47 @@ def test_two_calls_of_one_function_with_other_arguments_are_composed_where_the_d
         calls = Counter(c.name for c in example.calls)
         same += calls["get_weather"] >= 2
     assert same == 200  # every composition here repeats the function: no other call is on offer
+
+
+def test_calls_of_one_function_are_also_asked_for_as_one_request_with_the_other_values():
+    examples = [_weather(i, c) for i, c in enumerate(["Lyon", "Oslo", "Lima", "Pune"])]
+    composer = Composer(examples)
+    drawn = [composer.at(0, 0, j) for j in range(200)]
+    wordings = Counter(e.meta[WORDING] for e in drawn)
+    assert 120 < wordings["one-request"] < 190  # most; the rest joined, query after query
+    for example in drawn:
+        if example.meta[WORDING] == "one-request":
+            cities = [c.arguments["city"] for c in example.calls]
+            assert example.query.count("Weather in") == 1  # one request, not several
+            assert all(city in example.query for city in cities)
+
+
+def test_a_request_says_only_what_the_calls_differ_in_and_never_what_it_cannot_say():
+    rng = random.Random(0)
+    first = ToolCall("area", {"shape": "circle", "radius": 5})
+    text = one_request(
+        "Area of a circle of radius 5", [first, ToolCall("area", {"shape": "circle", "radius": 7.5})], rng
+    )
+    assert text.startswith("Area of a circle of radius 5.") and "7.5" in text and "circle" not in text[28:]
+    both = one_request(
+        "Area of a circle of radius 5",
+        [
+            first,
+            ToolCall("area", {"shape": "square", "radius": 2}),
+            ToolCall("area", {"shape": "circle", "radius": 9}),
+        ],
+        rng,
+    )
+    assert "shape square and radius 2; then for radius 9." in both
+    assert one_request("q", [first, ToolCall("area", {"shape": "circle"})], rng) is None  # radius left out
+    more = one_request("q", [ToolCall("area", {"shape": "circle"}), first], rng)
+    assert "5" in more  # a value the first call does not set is said
+    assert one_request("q", [first, ToolCall("area", {"shape": {"kind": "x"}, "radius": 5})], rng) is None
+    assert one_request("q", [ToolCall("f", {"on": True}), ToolCall("f", {"on": False})], rng) is None
+    listed = one_request(
+        "Sum 1 and 2", [ToolCall("add", {"xs": [1, 2]}), ToolCall("add", {"xs": [3, 4]})], rng
+    )
+    assert "3, 4" in listed
 
 
 def test_each_epoch_draws_its_own_and_every_draw_is_reproducible():

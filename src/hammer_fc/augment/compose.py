@@ -6,7 +6,11 @@ answer with more than one call. A composed example joins the queries of two or t
 single-call examples in natural wording, offers the union of their tools (deduplicated,
 shuffled) and answers with their calls in the order of the queries. When the data holds another
 example of the same function with other arguments it is chosen as a partner with probability
-:data:`SAME_FUNCTION_SHARE`: two calls of one function, BFCL's ``parallel`` shape.
+:data:`SAME_FUNCTION_SHARE`: two calls of one function, BFCL's ``parallel`` shape. Such a
+request is then, with probability :data:`ONE_REQUEST_SHARE`, worded as BFCL's parallel cases
+are: one request and the other calls' differing values ("... in Paris? Do the same for Oslo and
+Lima."), not several requests one after the other; a model that has only seen the latter
+answers "the same for A and B" with one call (v4 did, on 91 of 100 parallel cases).
 
 Two tools with one name and different specs (BFCL live has 262 such names: users' functions
 differ) are never shown together: a partner whose tools would collide is not chosen. With
@@ -30,7 +34,7 @@ from collections.abc import Iterator, Sequence
 from hammer_fc.augment.epochs import DEFAULT_MASK_RATIO, epoch_view, example_rng, iter_epoch
 from hammer_fc.augment.masking import dedup_tools
 from hammer_fc.errors import HammerError
-from hammer_fc.schema import Example, Message, Tool
+from hammer_fc.schema import Example, Message, Tool, ToolCall
 
 MAX_CALLS = 3
 """Most calls in one composed example (BFCL's parallel cases mostly have 2-4)."""
@@ -38,8 +42,12 @@ SAME_FUNCTION_SHARE = 0.5
 """Probability of looking first for a partner that calls the anchor's function."""
 RANDOM_TRIES = 16
 """Random partners tried before scanning every source in a seeded order."""
+ONE_REQUEST_SHARE = 0.8
+"""Probability that calls of one function with the same parameters are asked for as one request."""
 COMPOSED = "composed_from"
 """``meta`` key of a composed example: the ids of its sources, in answer order."""
+WORDING = "wording"
+"""``meta`` key of a composed example: ``joined`` (every query verbatim) or ``one-request``."""
 
 _ENDINGS = (".", "?", "!", ":", ";", "…")
 
@@ -78,6 +86,62 @@ def join_queries(queries: list[str], rng: random.Random) -> str:
     is kept verbatim (only stripped and closed with a full stop when it has no final mark), so
     the values the answer uses still appear in it."""
     return rng.choice(_JOINS)([_sentence(q) for q in queries], rng)
+
+
+def _spoken(value: object) -> str | None:
+    """A value as a request would say it; ``None`` for one it would not say in words (a
+    boolean, a mapping, an empty or nested list)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list) and value and all(not isinstance(v, list | dict) for v in value):
+        items = [text for text in map(_spoken, value) if text is not None]
+        return ", ".join(items) if len(items) == len(value) else None
+    return None
+
+
+def _differences(first: ToolCall, other: ToolCall) -> dict[str, str] | None:
+    """What ``other`` asks for beyond ``first``, in words, by parameter: its values that differ
+    or are new; ``None`` when "the same" would not say it (``other`` leaves out a parameter
+    ``first`` sets, or a value is not said in words)."""
+    if not set(first.arguments) <= set(other.arguments):
+        return None
+    changed = {k: v for k, v in other.arguments.items() if first.arguments.get(k, ...) != v}
+    spoken = {k: _spoken(v) for k, v in changed.items()}
+    said = {k: text for k, text in spoken.items() if text is not None}
+    return said if said and len(said) == len(spoken) else None
+
+
+def one_request(query: str, calls: list[ToolCall], rng: random.Random) -> str | None:
+    """The request for ``calls`` (one function, several values) as BFCL's parallel cases word
+    it: ``query`` (the first call's, verbatim), then the other calls' differing values, each
+    named by its parameter where a call changes several; ``None`` where the calls differ in
+    more than values a request says."""
+    groups = [_differences(calls[0], call) for call in calls[1:]]
+    said = [group for group in groups if group is not None]
+    if not said or len(said) < len(groups):
+        return None
+    if all(len(group) == 1 for group in said):
+        rest = [next(iter(group.values())) for group in said]
+        values = rest[0] if len(rest) == 1 else ", ".join(rest[:-1]) + " and " + rest[-1]
+    else:  # several parameters: name them, one call at a time
+        values = "; then for ".join(
+            " and ".join(f"{k.replace('_', ' ')} {v}" for k, v in group.items()) for group in said
+        )
+    tail = rng.choice(
+        (
+            "Do the same for {v}.",
+            "Then do the same for {v}.",
+            "Also for {v}.",
+            "And the same for {v}, please.",
+            "Repeat that for {v}.",
+            "I need the same for {v} too.",
+        )
+    )
+    return _sentence(query) + rng.choice((" ", "\n")) + tail.format(v=values)
 
 
 def composable(example: Example) -> bool:
@@ -204,12 +268,21 @@ class Composer:
         ids = [source.id for source in sources]
         first = sources[0].meta
         meta = {key: first[key] for key in ("source", "language") if key in first}
+        calls = [source.calls[0] for source in sources]  # type: ignore[index]
+        request = None
+        if len({c.name for c in calls}) == 1 and rng.random() < ONE_REQUEST_SHARE:
+            request = one_request(sources[0].query, calls, rng)
         return Example(
-            messages=[Message("user", join_queries([s.query for s in sources], rng))],
+            messages=[Message("user", request or join_queries([s.query for s in sources], rng))],
             tools=tools,
-            calls=[source.calls[0] for source in sources],  # type: ignore[index]
+            calls=calls,
             id="composed:" + "+".join(ids),
-            meta={**meta, "category": "composed", COMPOSED: ids},
+            meta={
+                **meta,
+                "category": "composed",
+                COMPOSED: ids,
+                WORDING: "joined" if request is None else "one-request",
+            },
         )
 
     def at(self, seed: int, epoch: int, index: int) -> Example:
