@@ -188,3 +188,28 @@ def calibration_path(spec: ModelSpec | None) -> Path | None:
 
 def gguf_calibration_path(gguf: Path) -> Path:
     return gguf.with_name(gguf.stem + "." + CALIBRATION_FILE)
+
+
+def gguf_quant(path: Path) -> str:
+    """A GGUF file's weight type as ``hammer export`` names it (``Q4_K_M``, ``F16``...), from
+    its header; ``unknown`` where the header does not say."""
+    import gguf
+
+    try:
+        field = gguf.GGUFReader(path).fields.get("general.file_type")
+    except (ValueError, OSError) as err:
+        raise HammerError(f"not a GGUF file: {err}", file=str(path)) from err
+    if field is None:
+        return "unknown"
+    name = gguf.LlamaFileType(int(field.contents())).name
+    return name.removeprefix("MOSTLY_").removeprefix("ALL_")
+
+
+def computed_weights(spec: ModelSpec, backend: str) -> str:
+    """What a backend computes with for ``spec``: the GGUF's weight type under llama.cpp,
+    ``hf`` (torch weights, dequantized where they come from a GGUF) under transformers. An
+    abstain threshold holds for these weights only: the no-call probability of a 135M model
+    moves with its quantization."""
+    if backend == "llamacpp" and spec.gguf_path is not None:
+        return gguf_quant(spec.gguf_path)
+    return "hf"

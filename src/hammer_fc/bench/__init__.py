@@ -21,6 +21,7 @@ from rich.console import Console
 from hammer_fc.bench.measure import BenchSettings, measure_model
 from hammer_fc.bench.prompts import TOOL_COUNTS, bench_examples
 from hammer_fc.errors import HammerError
+from hammer_fc.model_spec import gguf_quant
 
 CALL_TOOLS = 5
 """Tools offered in the one timed tool call (a typical app exposes a handful); one of TOOL_COUNTS."""
@@ -36,14 +37,11 @@ def file_info(path: Path) -> dict[str, Any]:
         reader = gguf.GGUFReader(path)
     except (ValueError, OSError) as err:
         raise HammerError(f"not a GGUF file: {err}", file=str(path)) from err
-    fields = reader.fields
-    ftype = fields.get("general.file_type")
-    quant = gguf.LlamaFileType(int(ftype.contents())).name if ftype is not None else "unknown"
-    name = fields.get("general.name")
+    name = reader.fields.get("general.name")
     return {
         "path": str(path),
         "name": name.contents() if name is not None else path.stem,
-        "quant": quant.removeprefix("MOSTLY_").removeprefix("ALL_"),
+        "quant": gguf_quant(path),
         "file_size_mib": path.stat().st_size / 2**20,
         "params_m": sum(int(t.n_elements) for t in reader.tensors) / 1e6,
     }

@@ -144,12 +144,18 @@ def run(
 
 @app.command("calibrate")
 def calibrate(
-    out: Annotated[
-        Path, typer.Option("-o", "--output", help="The adapter directory to record the threshold in.")
-    ],
     model: Annotated[
         str, typer.Option("--model", help="hammer-smol, an adapter directory, a .gguf file, ...")
     ] = "hammer-smol",
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="The adapter directory to record the threshold in (default: where the model's "
+            "calibration is read from: its adapter directory, or NAME.abstain.json beside a GGUF).",
+        ),
+    ] = None,
     adapter: Annotated[str | None, typer.Option("--adapter", help="LoRA adapter directory.")] = None,
     backend: Annotated[
         str | None, typer.Option("--backend", help="hf or llamacpp (default: by model kind).")
@@ -162,7 +168,8 @@ def calibrate(
     threads: Annotated[int | None, typer.Option("--threads", help="CPU threads (llamacpp, hf).")] = None,
 ) -> None:
     """Pick the abstain threshold on BFCL live (irrelevance vs calls; never non-live) and record
-    it in the adapter directory (abstain.json and a section of its README)."""
+    it where the model reads it: the adapter directory (abstain.json and a section of its
+    README), or NAME.abstain.json beside a GGUF (each export has its own threshold)."""
     from rich.console import Console
 
     from hammer_fc.eval.calibrate import calibrate as run_calibration

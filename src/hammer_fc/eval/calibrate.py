@@ -13,8 +13,12 @@ thresholds the highest wins (the fewest abstentions on calls); the threshold is 
 geometric middle between the lowest score that abstains and the highest that does not, so that
 a small shift of the scores (another quantization of the same model) keeps the decisions.
 
-The result goes into the adapter directory: :data:`~hammer_fc.model_spec.CALIBRATION_FILE` (the
-threshold, data, seed, rates and a small table) and a section in its card ``README.md``.
+The result goes where the model's calibration is read from: its adapter directory
+(:data:`~hammer_fc.model_spec.CALIBRATION_FILE`: the threshold, data, seed, rates and a small
+table, and a section in its card ``README.md``), or for a GGUF on its own ``NAME.abstain.json``
+beside it. The record names the weights it was scored with (``Q4_K_M``, ``F16``, ``hf``...):
+the threshold of one quantization is not another's (for hammer-smol v4, 0.471 at Q4_K_M and
+0.205 at F16), so ``hammer export`` carries a calibration only to an export of those weights.
 """
 
 from __future__ import annotations
@@ -33,7 +37,14 @@ from hammer_fc.eval.runner import Progress
 from hammer_fc.inference.abstain import abstains, no_call_answer
 from hammer_fc.inference.base import ContextOverflow, ScoringBackend
 from hammer_fc.inference.load import default_backend, load_backend
-from hammer_fc.model_spec import CALIBRATION_FILE, resolve
+from hammer_fc.model_spec import (
+    CALIBRATION_FILE,
+    ModelSpec,
+    calibration_path,
+    computed_weights,
+    embedded_gguf_path,
+    resolve,
+)
 from hammer_fc.outputs import atomic_output, check_output
 from hammer_fc.schema import Example
 
@@ -110,7 +121,7 @@ def score(
 
 def calibrate(
     model: str,
-    out_dir: str | Path,
+    out_dir: str | Path | None = None,
     *,
     adapter: str | None = None,
     backend: str | ScoringBackend | None = None,
@@ -120,22 +131,24 @@ def calibrate(
     backend_options: dict[str, Any] | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Score, pick the threshold, write it into ``out_dir`` (an adapter directory); the record.
+    """Score, pick the threshold, write it into ``out_dir`` (an adapter directory; by default
+    where the model's calibration is read from); the record.
 
     ``backend``: a backend name (default by model kind) or an open backend (left open), which
     is then used for ``model``. ``progress`` as in :func:`~hammer_fc.eval.runner.run_eval`."""
-    out = Path(out_dir)
-    if not (out / "adapter_config.json").is_file():
-        raise HammerError(f"{out} is not an adapter directory (no adapter_config.json)", field="output")
-    check_output(out / CALIBRATION_FILE)
+    if isinstance(backend, str | None):
+        spec: ModelSpec | None = resolve(model, adapter)
+        name = backend or default_backend(spec)
+    else:
+        spec, name = None, backend.name
+    target = _target(out_dir, spec, model)
     irrelevant_cases = draw(IRRELEVANT, limit, seed, "irrelevance")
     call_cases = draw(CALLS, limit, seed, "calls")
-    if isinstance(backend, str | None):
-        spec = resolve(model, adapter)
-        label, name = spec.label, backend or default_backend(spec)
+    if spec is not None:
+        label, weights = spec.label, computed_weights(spec, name)
         engine = load_backend(spec, name, **(backend_options or {}))
     else:
-        label, name, engine = model, backend.name, backend
+        label, weights, engine = model, None, backend
     try:
         if not isinstance(engine, ScoringBackend):
             raise HammerError(f"the {name} backend cannot score the no-call answer", field="backend")
@@ -156,6 +169,7 @@ def calibrate(
         "model": label,
         "adapter": adapter,
         "backend": name,
+        "weights": weights,
         "template": template,
         "data": {
             "irrelevance": [f"bfcl:{c}" for c in IRRELEVANT],
@@ -168,10 +182,34 @@ def calibrate(
         "rates": rates(irrelevant, calls, threshold),
         "table": table,
     }
-    with atomic_output(out / CALIBRATION_FILE) as sink:
+    with atomic_output(target) as sink:
         sink.write((json.dumps(record, indent=2) + "\n").encode())
-    _write_card(out / "README.md", record)
+    if target.name == CALIBRATION_FILE:  # an adapter directory: its card says it too
+        _write_card(target.parent / "README.md", record)
     return record
+
+
+def _target(out_dir: str | Path | None, spec: ModelSpec | None, model: str) -> Path:
+    """The calibration file to write: in the adapter directory ``out_dir``, or where ``spec``'s
+    calibration is read from (its adapter directory; ``NAME.abstain.json`` beside a GGUF)."""
+    if out_dir is not None:
+        out = Path(out_dir)
+        if not (out / "adapter_config.json").is_file():
+            raise HammerError(f"{out} is not an adapter directory (no adapter_config.json)", field="output")
+        target = out / CALIBRATION_FILE
+    else:
+        found = calibration_path(spec)
+        if found is None or (
+            spec is not None and spec.adapter is None and spec.gguf_path == embedded_gguf_path()
+        ):
+            raise HammerError(
+                f"{model} has no adapter directory or GGUF file of its own to keep a calibration "
+                "beside: pass -o ADAPTER_DIR",
+                field="output",
+            )
+        target = found
+    check_output(target)
+    return target
 
 
 def rich_table(record: dict[str, Any]) -> Table:

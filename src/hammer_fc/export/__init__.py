@@ -58,23 +58,34 @@ def export_gguf(
                 if "fallback quantization" in line:  # e.g. rows not a multiple of 256 cannot use K-quants
                     console.print(f"[dim]llama.cpp: {line.split('WARNING: ')[-1]}[/]")
         os.replace(partial, out)
-        _carry_calibration(spec, out)
+        skipped = _carry_calibration(spec, out, quant)
+        if skipped is not None:
+            console.print(f"[yellow]abstain threshold: {skipped}[/]")
     finally:
         intermediate.unlink(missing_ok=True)
         partial.unlink(missing_ok=True)
     return out
 
 
-def _carry_calibration(spec: ModelSpec, out: Path) -> None:
-    """The adapter's abstain calibration beside the GGUF (``NAME.abstain.json``), where
-    ``hammer serve`` and ``hammer eval run`` look for it; a stale one from an earlier export of
-    another model is removed. (Calibrated on the adapter: recalibrate on the GGUF with
-    ``hammer eval calibrate --model NAME.gguf`` for the quantized model's own scores.)"""
+def _carry_calibration(spec: ModelSpec, out: Path, quant: str) -> str | None:
+    """The adapter's abstain calibration beside the GGUF (``NAME.abstain.json``, where ``hammer
+    serve`` and ``hammer eval run`` look for it) when it was scored with the export's weights;
+    otherwise none there (a stale one from an earlier export is removed) and the reason, to
+    show: a 135M model's no-call probability moves with quantization (hammer-smol v4: 0.471 at
+    Q4_K_M, 0.205 at F16), so another export's threshold would be silently wrong."""
+    from hammer_fc.inference.abstain import read_calibration
     from hammer_fc.model_spec import calibration_path, gguf_calibration_path
 
     source = calibration_path(spec)
     target = gguf_calibration_path(out)
-    if source is not None and source.is_file():
+    target.unlink(missing_ok=True)
+    if source is None or not source.is_file():
+        return None
+    weights = read_calibration(source).get("weights")
+    if weights == quant:
         shutil.copyfile(source, target)
-    else:
-        target.unlink(missing_ok=True)
+        return None
+    return (
+        f"{source} was calibrated on {weights or 'unrecorded'} weights, not {quant}: not carried; "
+        f"calibrate this export with `hammer eval calibrate --model {out}`"
+    )
