@@ -13,6 +13,7 @@ UNKNOWN_ARGUMENT = "unknown argument"
 MISSING_ANSWER = "missing answer"
 UNKNOWN_TYPE = "unknown type"
 DUPLICATE_TOOL = "duplicate tool name"
+NOT_RENDERABLE = "not renderable in the language"
 
 
 class HammerError(Exception):

@@ -191,3 +191,54 @@ def test_java_and_javascript_gold_values_are_source_strings() -> None:
     js = {e.id: e.calls for e in load_bfcl("simple_javascript")}
     status = js["simple_javascript_2"][0].arguments["status"]
     assert status == '["completed", "failed"]'
+
+
+@pytest.mark.parametrize("language", ["java", "javascript"])
+def test_python_cases_rendered_as_java_or_javascript_are_cases_of_that_language(language: str) -> None:
+    """``bfcl:live_simple@java``: the translated docs shown as BFCL's own loader shows a Java
+    case, the gold values as source strings, and every gold answer passing BFCL's checker in
+    that language; the few that cannot be written so are skipped and counted, not kept wrong."""
+    from bfcl_eval.utils import _func_doc_language_specific_pre_processing as official
+
+    from hammer_fc.eval.bfcl_ast import check_bfcl, to_bfcl_calls
+
+    category = "simple_java" if language == "java" else "simple_javascript"  # the loader's rule
+    result = read_examples(f"bfcl:live_simple@{language}", skip_invalid=True)
+    python = load_bfcl("live_simple")
+    assert len(result.examples) + result.skipped == len(python)
+    # lists of strings with no acceptable value or no source string BFCL reads back as them
+    assert result.skipped_kinds == {"not renderable in the language": 5}
+    assert sorted(e.record for e in result.errors) == [106, 111, 112, 165, 189]
+    for example in result.examples:
+        meta = example.meta
+        assert meta["category"] == f"live_simple@{language}" and meta["language"] == language
+        assert [tool_to_function(t, "bfcl") for t in example.tools] == official(
+            copy.deepcopy(meta["functions"]), category
+        ), example.id
+        assert all(p.type == "string" for t in example.tools for p in t.params)
+        assert all(isinstance(v, str) for c in example.calls for v in c.arguments.values())
+        verdict = check_bfcl(
+            "live_simple",
+            meta["functions"],
+            meta["ground_truth"],
+            to_bfcl_calls(example.calls),
+            language=language,
+        )
+        assert verdict.valid, (example.id, verdict.error_type)
+    by_id = {e.id: e for e in result.examples}
+    source = next(
+        e for e in python if any(isinstance(v, bool) for c in e.calls for v in c.arguments.values())
+    )
+    rendered = by_id[source.id].calls[0].arguments
+    for name, value in source.calls[0].arguments.items():
+        if isinstance(value, bool):
+            assert rendered[name] == str(value).lower()  # true / false, as both languages write it
+
+
+def test_rendering_needs_a_python_category_and_a_known_language() -> None:
+    with pytest.raises(HammerError, match="only Python categories"):
+        read_examples("bfcl:simple_java@javascript")
+    with pytest.raises(HammerError, match="cannot render BFCL cases as 'rust'"):
+        read_examples("bfcl:live@rust")
+    with pytest.raises(HammerError, match="unknown BFCL category"):
+        read_examples("bfcl:nonsense@java")

@@ -30,8 +30,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from hammer_fc.errors import HammerError
+from hammer_fc.errors import NOT_RENDERABLE, HammerError
 from hammer_fc.formats import bfcl_typed
+from hammer_fc.formats.bfcl_languages import split_language, translate_docs
 from hammer_fc.formats.bfcl_typed import Language
 from hammer_fc.formats.records import iter_records, message_from_turn, require_dict, require_list
 from hammer_fc.schema import Example, Message, ToolCall
@@ -193,9 +194,10 @@ _HINTS = {
 _LANGUAGE_NAMES = {"java": "Java", "javascript": "JavaScript"}
 
 
-def with_language_hints(functions: list[Any], category: str) -> list[Any]:
-    """The function docs as BFCL shows them to a model (see module doc); the input is not changed."""
-    language = language_of(category)
+def with_language_hints(functions: list[Any], category: str, language: Language | None = None) -> list[Any]:
+    """The function docs as BFCL shows them to a model (see module doc); the input is not
+    changed. ``language`` overrides the one read off the category name."""
+    language = language or language_of(category)
     hinted = copy.deepcopy(functions)
     for doc in hinted:
         if not isinstance(doc, dict) or not isinstance(doc.get("description"), str):
@@ -234,19 +236,34 @@ def _stringify_typed_param(spec: dict[str, Any], language: str) -> None:
 
 
 def example_from_bfcl(
-    record: Any, category: str, answer: dict[str, Any] | None, *, language_hints: bool = True
+    record: Any,
+    category: str,
+    answer: dict[str, Any] | None,
+    *,
+    language_hints: bool = True,
+    rendered_as: Language | None = None,
 ) -> Example:
-    """One BFCL entry (and its possible-answer entry, if any) -> Example."""
+    """One BFCL entry (and its possible-answer entry, if any) -> Example; ``rendered_as``: a
+    Python case shown and answered as a Java or JavaScript one (:mod:`.bfcl_languages`)."""
     record = require_dict(record)
     functions = require_list(record.get("function"), "function")
-    shown = with_language_hints(functions, category) if language_hints else functions
+    language = language_of(category)
+    if rendered_as is not None:
+        if language != "python":
+            raise HammerError(
+                f"only Python cases are rendered as another language, not {category}", field="bfcl"
+            )
+        functions, language = translate_docs(functions, rendered_as), rendered_as
+    shown = with_language_hints(functions, category, language) if language_hints else functions
     ground_truth = None if answer is None else answer.get("ground_truth")
     if category in NO_CALL_CATEGORIES:
         calls: list[ToolCall] | None = []
     elif category in ANY_CALL_CATEGORIES or ground_truth is None:
         calls = None
     else:
-        calls = calls_from_ground_truth(ground_truth, functions=functions, language=language_of(category))
+        calls = calls_from_ground_truth(ground_truth, functions=functions, language=language)
+        if rendered_as is not None:
+            _check_rendered(calls, rendered_as)
     return Example(
         messages=_messages(record.get("question")),
         tools=[tool_from_function(f, path=f"function[{i}]") for i, f in enumerate(shown)],
@@ -254,12 +271,26 @@ def example_from_bfcl(
         id=str(record.get("id", "")),
         meta={
             "source": "bfcl",
-            "category": category,
+            "category": category if rendered_as is None else f"{category}@{rendered_as}",
             "functions": functions,
             "ground_truth": ground_truth,
-            "language": language_of(category),
+            "language": language,
         },
     )
+
+
+def _check_rendered(calls: list[ToolCall], language: Language) -> None:
+    """A rendered case whose gold value no source string reads back as (a few live answers list
+    no acceptable value, or values BFCL's reader cannot produce) would teach a wrong answer:
+    refused, so that the reader skips and counts it."""
+    for call in calls:
+        for name, value in call.arguments.items():
+            if not isinstance(value, str):
+                raise HammerError(
+                    f"no {language} source string reads back as the gold value {value!r}",
+                    field=f"ground_truth.{call.name}.{name}",
+                    kind=NOT_RENDERABLE,
+                )
 
 
 def category_of(path: Path) -> str:
@@ -289,8 +320,9 @@ def _answers(path: Path) -> dict[str, dict[str, Any]] | None:
     return answers
 
 
-def read_bfcl(path: Path) -> Iterator[Example | HammerError]:
-    """A BFCL category file (its category from the file name), possible answers attached."""
+def read_bfcl(path: Path, rendered_as: Language | None = None) -> Iterator[Example | HammerError]:
+    """A BFCL category file (its category from the file name), possible answers attached;
+    ``rendered_as`` as in :func:`example_from_bfcl`."""
     category = category_of(path)
     answers = _answers(path)
     for index, record in iter_records(path):
@@ -303,7 +335,7 @@ def read_bfcl(path: Path) -> Iterator[Example | HammerError]:
                 answer = answers.get(str(require_dict(record).get("id")))
                 if answer is None:
                     raise HammerError("no possible answer with this id", field="id")
-            yield example_from_bfcl(record, category, answer)
+            yield example_from_bfcl(record, category, answer, rendered_as=rendered_as)
         except HammerError as err:
             yield err.located(file=str(path), record=index)
 
@@ -326,6 +358,14 @@ def load_bfcl(category: str, *, data_dir: Path | None = None) -> list[Example]:
 
 
 def iter_bfcl(spec: str, *, data_dir: Path | None = None) -> Iterator[Example | HammerError]:
-    """``live_simple`` or a group (``live``): every case, category by category."""
-    for category in bfcl_categories(spec):
-        yield from read_bfcl(bfcl_file(category, data_dir))
+    """``live_simple`` or a group (``live``): every case, category by category; with
+    ``@java`` or ``@javascript`` (``live@java``) its Python cases rendered as that language's
+    (:mod:`.bfcl_languages`)."""
+    base, language = split_language(spec)
+    categories = bfcl_categories(base)
+    if language is not None and any(language_of(c) != "python" for c in categories):
+        raise HammerError(
+            f"only Python categories are rendered as {language}: {base!r} has others", field="bfcl"
+        )
+    for category in categories:
+        yield from read_bfcl(bfcl_file(category, data_dir), rendered_as=language)
