@@ -16,6 +16,7 @@ config and state dict so that it trains, merges and saves like any other.
 from __future__ import annotations
 
 import importlib.util
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -104,8 +105,6 @@ def resolve(spec: str, adapter: str | None = None, *, prefer: Literal["hf", "ggu
         raise HammerError(f"{spec} is a path but holds no config.json or adapter_config.json", field="model")
     if (path / "adapter_config.json").is_file() and adapter is None:
         # An adapter directory on its own: its config names the base model.
-        import json
-
         base = json.loads((path / "adapter_config.json").read_text()).get("base_model_name_or_path")
         if not base:
             raise HammerError(f"{spec}/adapter_config.json names no base model", field="model")
@@ -184,6 +183,21 @@ def calibration_path(spec: ModelSpec | None) -> Path | None:
     if spec.gguf_path is not None:
         return gguf_calibration_path(spec.gguf_path)
     return None
+
+
+def read_calibration(path: Path) -> dict[str, Any]:
+    """A calibration file, checked: an object whose ``threshold`` is a number in [0, 1]."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise HammerError(f"cannot read the calibration: {err}", file=str(path)) from None
+    if not isinstance(data, dict) or "threshold" not in data:
+        raise HammerError("a calibration needs a threshold", file=str(path), field="threshold")
+    value = data["threshold"]
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0.0 <= value <= 1.0:
+        raise HammerError(f"must be a number in [0, 1], got {value!r}", file=str(path), field="threshold")
+    data["threshold"] = float(value)
+    return data
 
 
 def gguf_calibration_path(gguf: Path) -> Path:

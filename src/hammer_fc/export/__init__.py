@@ -73,8 +73,7 @@ def _carry_calibration(spec: ModelSpec, out: Path, quant: str) -> str | None:
     otherwise none there (a stale one from an earlier export is removed) and the reason, to
     show: a 135M model's no-call probability moves with quantization (hammer-smol v4: 0.471 at
     Q4_K_M, 0.205 at F16), so another export's threshold would be silently wrong."""
-    from hammer_fc.inference.abstain import read_calibration
-    from hammer_fc.model_spec import calibration_path, gguf_calibration_path
+    from hammer_fc.model_spec import calibration_path, gguf_calibration_path, read_calibration
 
     source = calibration_path(spec)
     target = gguf_calibration_path(out)

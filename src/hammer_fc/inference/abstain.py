@@ -15,18 +15,17 @@ A backend offers the score through :class:`~hammer_fc.inference.base.ScoringBack
 ``hammer eval calibrate`` (:mod:`hammer_fc.eval.calibrate`) picks the threshold and writes
 :data:`~hammer_fc.model_spec.CALIBRATION_FILE` into the adapter directory; ``hammer eval run``
 and ``hammer serve``
-read it from there (or from ``MODEL.abstain.json`` beside a GGUF, which ``hammer export``
-writes from its adapter's file) unless ``--abstain-threshold`` says otherwise.
+read it from there (or from ``MODEL.abstain.json`` beside a GGUF, which ``hammer eval calibrate
+--model MODEL.gguf`` writes, and ``hammer export`` copies from an adapter calibrated on the
+export's weights) unless ``--abstain-threshold`` says otherwise.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from hammer_fc.errors import HammerError
-from hammer_fc.model_spec import ModelSpec, calibration_path
+from hammer_fc.model_spec import ModelSpec, calibration_path, read_calibration
 from hammer_fc.prompts import get_template
 from hammer_fc.prompts.chat_format import ChatFormat
 
@@ -62,21 +61,6 @@ def parse_threshold(value: str | float | None, *, field: str = "abstain_threshol
     if not 0.0 <= number <= 1.0:  # also refuses nan
         raise HammerError(f"expected a number in [0, 1] or 'off', got {value!r}", field=field)
     return number
-
-
-def read_calibration(path: Path) -> dict[str, Any]:
-    """A calibration file, checked: an object whose ``threshold`` is a number in [0, 1]."""
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise HammerError(f"cannot read the calibration: {err}", file=str(path)) from None
-    if not isinstance(data, dict) or "threshold" not in data:
-        raise HammerError("a calibration needs a threshold", file=str(path), field="threshold")
-    value = data["threshold"]
-    if not isinstance(value, int | float) or isinstance(value, bool) or not 0.0 <= value <= 1.0:
-        raise HammerError(f"must be a number in [0, 1], got {value!r}", file=str(path), field="threshold")
-    data["threshold"] = float(value)
-    return data
 
 
 def resolve_threshold(value: str | float | None, spec: ModelSpec | None) -> tuple[float | None, str]:
