@@ -210,9 +210,17 @@ def gguf_quant(path: Path) -> str:
     import gguf
 
     try:
-        field = gguf.GGUFReader(path).fields.get("general.file_type")
+        reader = gguf.GGUFReader(path)
     except (ValueError, OSError) as err:
         raise HammerError(f"not a GGUF file: {err}", file=str(path)) from err
+    return reader_quant(reader)
+
+
+def reader_quant(reader: Any) -> str:
+    """:func:`gguf_quant` of a file already open as a ``gguf.GGUFReader``."""
+    import gguf
+
+    field = reader.fields.get("general.file_type")
     if field is None:
         return "unknown"
     name = gguf.LlamaFileType(int(field.contents())).name

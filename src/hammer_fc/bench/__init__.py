@@ -21,7 +21,7 @@ from rich.console import Console
 from hammer_fc.bench.measure import BenchSettings, measure_model
 from hammer_fc.bench.prompts import TOOL_COUNTS, bench_examples
 from hammer_fc.errors import HammerError
-from hammer_fc.model_spec import gguf_quant
+from hammer_fc.model_spec import reader_quant
 
 CALL_TOOLS = 5
 """Tools offered in the one timed tool call (a typical app exposes a handful); one of TOOL_COUNTS."""
@@ -41,7 +41,7 @@ def file_info(path: Path) -> dict[str, Any]:
     return {
         "path": str(path),
         "name": name.contents() if name is not None else path.stem,
-        "quant": gguf_quant(path),
+        "quant": reader_quant(reader),
         "file_size_mib": path.stat().st_size / 2**20,
         "params_m": sum(int(t.n_elements) for t in reader.tensors) / 1e6,
     }
