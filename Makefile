@@ -15,7 +15,7 @@ LLAMA_CMAKE_ARGS ?=
 CPU_KEY := $(shell (grep -m1 '^model name' /proc/cpuinfo; grep -m1 -E '^(flags|Features)' /proc/cpuinfo; uname -m; echo '$(LLAMA_CMAKE_ARGS)') 2>/dev/null | sha256sum | cut -c1-16)
 WHEELS := $(HOME)/.cache/hammer-fc/wheels/llama-cpp-python-$(LLAMA_VERSION)-$(CPU_KEY)
 
-.PHONY: quickstart test lint bench clean llama-rebuild evidence hammer-smol-v2 hammer-smol-v3 hammer-smol-v4 hammer-smol-v5
+.PHONY: quickstart test lint bench clean llama-rebuild evidence hammer-smol-v2 hammer-smol-v3 hammer-smol-v4 hammer-smol-v5 hammer-smol-v6
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,12 +50,12 @@ quickstart: $(STAMP)
 # about 46 min; rerun to resume). jemalloc that never hands freed pages back, where the system has
 # it: with glibc's malloc the run's memory grew without bound, and with allocators that return
 # pages a third or more of the CPU went to page faults (README, "Training").
-#   make hammer-smol-v4 [RUNS=runs]   -> runs/hammer-smol-v4 (-v5, -v3, -v2 the others; the README says which ships)
+#   make hammer-smol-v4 [RUNS=runs]   -> runs/hammer-smol-v4 (-v6, -v5, -v3, -v2 the others; the README says which ships)
 JEMALLOC := $(firstword $(wildcard /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 /usr/lib/aarch64-linux-gnu/libjemalloc.so.2 /usr/lib64/libjemalloc.so.2 /usr/lib/libjemalloc.so.2))
 , := ,
 RUNS ?= runs
 DATA_hammer-smol-v5 := bfcl:live,bfcl:multi_turn_base
-hammer-smol-v2 hammer-smol-v3 hammer-smol-v4 hammer-smol-v5: $(STAMP)
+hammer-smol-v2 hammer-smol-v3 hammer-smol-v4 hammer-smol-v5 hammer-smol-v6: $(STAMP)
 	$(if $(JEMALLOC),LD_PRELOAD=$(JEMALLOC) MALLOC_CONF=dirty_decay_ms:-1$(,)muzzy_decay_ms:-1) \
 	$(BIN)/hammer train --model smollm2-135m --data $(or $(DATA_$@),bfcl:live) --config $@ -o '$(RUNS)/$@' \
 	$(if $(wildcard $(RUNS)/$@/checkpoints),--resume)

@@ -12,6 +12,10 @@ are: one request and the other calls' differing values ("... in Paris? Do the sa
 Lima."), not several requests one after the other; a model that has only seen the latter
 answers "the same for A and B" with one call (v4 did, on 91 of 100 parallel cases).
 
+With ``variant_share`` > 0 a composed example is, with that probability, a value variant of
+one source instead (:mod:`hammer_fc.augment.variants`): one request saying several values side
+by side ("in Oslo and Lima"), answered by one call per value.
+
 Two tools with one name and different specs (BFCL live has 262 such names: users' functions
 differ) are never shown together: a partner whose tools would collide is not chosen. With
 ``lengths`` and ``max_length`` (the trainer's token counts and cut-off) a partner is chosen only
@@ -31,8 +35,11 @@ import random
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
+import orjson
+
 from hammer_fc.augment.epochs import DEFAULT_MASK_RATIO, epoch_view, example_rng, iter_epoch
 from hammer_fc.augment.masking import dedup_tools
+from hammer_fc.augment.variants import MAX_EXTRA, Variants
 from hammer_fc.errors import HammerError
 from hammer_fc.schema import Example, Message, Tool, ToolCall
 
@@ -162,6 +169,12 @@ def compose_count(n_inputs: int, share: float) -> int:
     return round(n_inputs * share)
 
 
+def check_variant_share(share: float) -> None:
+    """Reject a share of value variants outside [0, 1] (before anything is read)."""
+    if not 0 <= share <= 1:
+        raise HammerError(f"the variant share must be in [0, 1], got {share}", field="compose_variants")
+
+
 class Composer:
     """Draws composed examples from the composable ones among ``examples``."""
 
@@ -173,7 +186,9 @@ class Composer:
         max_length: int | None = None,
         shared: int = 0,
         max_calls: int = MAX_CALLS,
+        variant_share: float = 0.0,
     ) -> None:
+        check_variant_share(variant_share)
         self.examples = examples
         self.lengths = lengths
         self.max_length = max_length
@@ -187,6 +202,24 @@ class Composer:
         self.by_function: dict[str, list[int]] = defaultdict(list)
         for i in self.sources:
             self.by_function[examples[i].calls[0].name].append(i)  # type: ignore[index]
+        self.variant_share = variant_share
+        self.variants = Variants([examples[i] for i in self.sources]) if variant_share else None
+        self.variable = (
+            [i for i in self.sources if self._room_for_variant(i) and self.variants.varying(examples[i])]
+            if self.variants
+            else []
+        )
+        """The sources a value variant can be made of."""
+
+    def _room_for_variant(self, i: int) -> bool:
+        """Whether source ``i`` stays within the length limit as a variant: a generous estimate
+        of :data:`~hammer_fc.augment.variants.MAX_EXTRA` more calls (two characters of JSON per
+        token) and the values said."""
+        if self.lengths is None:
+            return True
+        call = self.examples[i].calls[0]  # type: ignore[index]
+        extra = MAX_EXTRA * (len(orjson.dumps(call.arguments)) // 2 + 16)
+        return self.lengths[i] + extra <= self._limit
 
     @property
     def _limit(self) -> float:
@@ -240,7 +273,10 @@ class Composer:
         )
 
     def choose(self, rng: random.Random) -> list[int]:
-        """The sources (indices into ``examples``, in answer order) of one composed example."""
+        """The sources (indices into ``examples``, in answer order) of one composed example; one
+        source for a value variant."""
+        if self.variable and rng.random() < self.variant_share:
+            return [rng.choice(self.variable)]
         if len(self.sources) < 2:
             self._scan(rng)  # raises
         chosen = [rng.choice(self.sources)]
@@ -257,7 +293,13 @@ class Composer:
         return self.build(self.choose(rng), rng)
 
     def build(self, chosen: list[int], rng: random.Random) -> Example:
-        """The composed example of the sources ``chosen`` (indices into ``examples``), in order."""
+        """The composed example of the sources ``chosen`` (indices into ``examples``), in order;
+        of one source, its value variant (or, in the rare case that its draw has no other value to
+        give, a composition found by a scan)."""
+        if len(chosen) == 1:
+            assert self.variants is not None
+            variant = self.variants.build(self.examples[chosen[0]], rng)
+            return variant if variant is not None else self.build(self._scan(rng), rng)
         sources = [self.examples[i] for i in chosen]
         merged: dict[str, Tool] = {}
         for i in chosen:

@@ -136,6 +136,14 @@ def prepare(
             help="Multi-call examples built per epoch from single-call ones, share of inputs (0: none).",
         ),
     ] = 0.0,
+    compose_variants: Annotated[
+        float,
+        typer.Option(
+            "--compose-variants",
+            help="Share of the composed examples that are value variants: one request saying several "
+            "values side by side ('in Oslo and Lima'), one call per value (0: none).",
+        ),
+    ] = 0.0,
     seed: Annotated[
         int, typer.Option("--seed", help="Seed of every random choice (same seed, same output).")
     ] = 0,
@@ -188,6 +196,7 @@ def prepare(
             mask_ratio=mask_ratio,
             add_irrelevance=add_irrelevance,
             compose=compose,
+            compose_variants=compose_variants,
             seed=seed,
             out_format=out_format,  # type: ignore[arg-type]  (checked by run_prepare)
             skip_invalid=skip_invalid,

@@ -110,8 +110,9 @@ def _views(
     template: str,
     masking: str,
     compose: int,
+    variant_share: float = 0.0,
 ) -> Iterator[tuple[bytes, Example, bool]]:
-    composer = Composer(examples) if compose else None
+    composer = Composer(examples, variant_share=variant_share) if compose else None
     for epoch in range(epochs):
         views = iter_composed_epoch(
             examples,
@@ -137,15 +138,17 @@ def write_plain(
     template: str,
     masking: str,
     compose: int = 0,
+    variant_share: float = 0.0,
     on_progress: Callable[[int], None] | None = None,
 ) -> WriteStats:
     """Write :func:`iter_lines` to ``out`` one line at a time, in one process (complete or not
     at all): the path of the authors' templates and masking, and of composition (``compose``
-    examples drawn per epoch), which the fast writer does not know."""
+    examples drawn per epoch, a ``variant_share`` of them value variants), which the fast
+    writer does not know."""
     stats = WriteStats(examples=len(examples) + compose)
     with atomic_output(out) as sink:
         for line, example, masked in _views(
-            examples, epochs, mask_ratio, seed, fmt, template, masking, compose
+            examples, epochs, mask_ratio, seed, fmt, template, masking, compose, variant_share
         ):
             if on_progress is not None:
                 on_progress(1)

@@ -32,7 +32,7 @@ from typing import Any
 
 import orjson
 
-from hammer_fc.augment.compose import compose_count
+from hammer_fc.augment.compose import check_variant_share, compose_count
 from hammer_fc.augment.epochs import check_masking, default_mask_ratio
 from hammer_fc.augment.irrelevance import add_irrelevance, irrelevance_count, tool_pool
 from hammer_fc.errors import MALFORMED, HammerError
@@ -269,6 +269,7 @@ def prepare(
     mask_ratio: float | None = None,
     add_irrelevance: float = 0.0,
     compose: float = 0.0,
+    compose_variants: float = 0.0,
     seed: int = 0,
     out_format: OutputFormat = "prompt-completion",
     skip_invalid: bool = False,
@@ -280,7 +281,8 @@ def prepare(
 ) -> PrepareResult:
     """Read ``paths``, add irrelevance examples, write ``epochs`` masked views of them to ``out``,
     each epoch followed by its ``compose`` x inputs composed multi-call examples
-    (:mod:`hammer_fc.augment.compose`, masked like the others).
+    (:mod:`hammer_fc.augment.compose`, masked like the others; a ``compose_variants`` share of
+    them value variants, :mod:`hammer_fc.augment.variants`).
 
     ``workers`` processes (default: every core, for large jobs) render ``block`` examples each per
     round; neither changes the output. ``progress(description, total)`` (optional) starts a
@@ -299,6 +301,7 @@ def prepare(
         epochs=epochs, mask_ratio=mask_ratio, add_irrelevance=add_irrelevance, out_format=out_format
     )
     compose_count(0, compose)  # rejects a negative share before anything is read
+    check_variant_share(compose_variants)
     start = time.perf_counter()
     step = progress or (lambda _description, _total: lambda _n: None)
     check_output(out)  # before reading: a bad -o costs nothing
@@ -346,6 +349,7 @@ def prepare(
                 template=template,
                 masking=masking,
                 compose=composed,
+                variant_share=compose_variants,
                 on_progress=on_progress,
             )
     return PrepareResult(

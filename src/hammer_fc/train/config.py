@@ -57,6 +57,10 @@ class TrainConfig:
     compose: float = 0.0
     """Multi-call examples composed afresh every epoch from single-call ones, as a share of the
     examples (:mod:`hammer_fc.augment.compose`); masked like the others."""
+    compose_variants: float = 0.0
+    """Share of the composed examples that are value variants instead: one example's request
+    with other values said beside its own ("in Oslo and Lima"), one call per value
+    (:mod:`hammer_fc.augment.variants`): BFCL's parallel shape."""
     no_call_share: float | None = None
     """Keep at most this share of no-call (``[]``) examples, dropping a seeded random rest: BFCL's
     live set is over half ``live_irrelevance`` once long examples are cut, and the paper found
@@ -132,6 +136,7 @@ def validate(config: TrainConfig, source: str = "recipe") -> None:
         (config.template in TEMPLATES, "template", f"must be one of {', '.join(TEMPLATES)}"),
         (config.add_irrelevance >= 0, "add_irrelevance", "must be >= 0"),
         (config.compose >= 0, "compose", "must be >= 0"),
+        (0 <= config.compose_variants <= 1, "compose_variants", "must be in [0, 1]"),
         (config.no_call_share is None or 0 <= config.no_call_share < 1, "no_call_share", "must be in [0, 1)"),
         (config.epochs >= 1, "epochs", "must be >= 1"),
         (config.cutoff >= 16, "cutoff", "must be >= 16"),

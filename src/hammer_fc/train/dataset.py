@@ -9,7 +9,8 @@ indices in a seeded shuffled order once the trainer announces the epoch via ``se
 
 With ``composed`` > 0 every epoch also holds that many multi-call examples composed from the
 single-call ones (:mod:`hammer_fc.augment.compose`), at indices ``n .. n + composed - 1`` of the
-epoch, drawn afresh per epoch and masked like the others (masking after composition).
+epoch, drawn afresh per epoch and masked like the others (masking after composition); a
+``variant_share`` of them are value variants (:mod:`hammer_fc.augment.variants`).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class MaskedEpochDataset(Dataset):
         masking: str = "hammer",
         template: str = "hammer",
         composed: int = 0,
+        variant_share: float = 0.0,
         lengths: list[int] | None = None,
         compose_to: int | None = None,
     ) -> None:
@@ -71,6 +73,7 @@ class MaskedEpochDataset(Dataset):
                 lengths=None if lengths is None else [lengths[i] for i in self.picked],
                 max_length=shorten_target(cutoff, compose_to),
                 shared=self._shared_tokens(),
+                variant_share=variant_share,
             )
 
     def _shared_tokens(self) -> int:

@@ -59,6 +59,12 @@ def model_card(
     rows = "\n".join(f"| `{src}` | {v['read']} | {_skipped(v)} |" for src, v in stats.sources.items())
     cats = "\n".join(f"| {cat} | {n} |" for cat, n in sorted(stats.categories.items()))
     target = config.shorten_target
+    variants = (
+        f", about {config.compose_variants:.0%} of them value variants (one request saying several values"
+        " side by side, one call per value)"
+        if config.compose and config.compose_variants
+        else ""
+    )
     shorten_target = f"the shortening target of {target}" if target < config.cutoff else "the cut-off"
     kept_long = ""
     if target < config.cutoff:
@@ -106,7 +112,7 @@ share, {stats.outside_token_budget} outside the token budget. One epoch's plain 
 
 Examples over {shorten_target} tokens keep their gold tools and the distractors that fit:
 {stats.shortened_summary()}{kept_long}. Multi-call examples composed from single-call ones, drawn
-afresh each epoch: {stats.composed_per_epoch} per epoch (not in the token counts above).
+afresh each epoch: {stats.composed_per_epoch} per epoch (not in the token counts above){variants}.
 
 ## Result
 

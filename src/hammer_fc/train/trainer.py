@@ -270,6 +270,7 @@ def run_training(job: TrainJob, console: Console | None = None) -> TrainResult:
         masking=config.masking,
         template=config.template,
         composed=stats.composed_per_epoch,
+        variant_share=config.compose_variants,
         lengths=lengths,
         compose_to=config.shorten_target,
     )
