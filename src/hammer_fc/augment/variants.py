@@ -26,10 +26,11 @@ from dataclasses import replace
 
 from hammer_fc.schema import Example, Message, Tool, ToolCall
 
-MAX_EXTRA = 3
-"""Most values added beside the request's own (BFCL's parallel cases ask for 2-4 calls)."""
 EXTRA_COUNTS = (1, 1, 1, 2, 2, 3)
-"""How many values are added, drawn uniformly from this: mostly one, as in BFCL."""
+"""How many values are added, drawn uniformly from this: mostly one, as in BFCL (whose parallel
+cases ask for 2-4 calls)."""
+MAX_EXTRA = max(EXTRA_COUNTS)
+"""Most values added beside the request's own."""
 TWO_PARAMETERS_SHARE = 0.2
 """Probability of varying two parameters together ("... respectively") where two can vary."""
 LONGEST_STRING = 40
@@ -140,7 +141,7 @@ class Variants:
             text = _said(value)
             if text is None or len(_spans(example.query, text)) != 1:
                 continue
-            if self._choices(tool, call, name) or isinstance(value, int | float):
+            if isinstance(value, int | float) or self._choices(tool, call, name):
                 names.append(name)
         return names
 
@@ -157,7 +158,7 @@ class Variants:
         if choices:
             return rng.sample(choices, min(count, len(choices)))
         value = call.arguments[name]
-        return list(_nearby(value, count, rng)) if isinstance(value, int | float) else []
+        return _nearby(value, count, rng) if isinstance(value, int | float) else []
 
     def build(self, example: Example, rng: random.Random) -> Example | None:
         """A variant of ``example`` drawn from ``rng``; ``None`` when it has nothing to vary."""
