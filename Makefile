@@ -56,6 +56,7 @@ JEMALLOC := $(firstword $(wildcard /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 /u
 RUNS ?= runs
 DATA_hammer-smol-v5 := bfcl:live,bfcl:multi_turn_base
 hammer-smol-v2 hammer-smol-v3 hammer-smol-v4 hammer-smol-v5 hammer-smol-v6: $(STAMP)
+	$(if $(JEMALLOC),,@echo 'warning: no libjemalloc.so.2 here (apt install libjemalloc2): with glibc malloc a long run grows in memory (README, Training)' >&2)
 	$(if $(JEMALLOC),LD_PRELOAD=$(JEMALLOC) MALLOC_CONF=dirty_decay_ms:-1$(,)muzzy_decay_ms:-1) \
 	$(BIN)/hammer train --model smollm2-135m --data $(or $(DATA_$@),bfcl:live) --config $@ -o '$(RUNS)/$@' \
 	$(if $(wildcard $(RUNS)/$@/checkpoints),--resume)
